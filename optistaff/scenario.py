@@ -1,0 +1,237 @@
+"""The typed, immutable scenario: what the solver and every report trust.
+
+A :class:`Scenario` is produced only by :func:`optistaff.loading.load_scenario`
+(which validates everything, once) or by code that builds one directly in Python.
+Downstream code never re-validates it.
+
+All per-interval data are already resolved to tuples of length
+``horizon.intervals``: side files are read, ``extends``/``changes`` are applied,
+clock times are turned into interval indices and availability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+Objective = Literal["within_target", "served"]
+
+ALLOWED_INTERVAL_MINUTES = (5, 10, 15, 20, 30, 60)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """T consecutive intervals of ``interval_minutes`` starting at ``start`` (naive local time)."""
+
+    start: datetime
+    interval_minutes: int
+    intervals: int
+
+    @property
+    def interval_s(self) -> float:
+        """Interval length Δ in seconds."""
+        return 60.0 * self.interval_minutes
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end of the horizon."""
+        return self.start + timedelta(minutes=self.interval_minutes * self.intervals)
+
+    def interval_start(self, t: int) -> datetime:
+        return self.start + timedelta(minutes=self.interval_minutes * t)
+
+    def interval_starts(self) -> list[datetime]:
+        return [self.interval_start(t) for t in range(self.intervals)]
+
+    def label(self, t: int) -> str:
+        """``YYYY-MM-DD HH:MM`` of interval t's start (the plan files' ``interval_start``)."""
+        return self.interval_start(t).strftime("%Y-%m-%d %H:%M")
+
+    def labels(self) -> list[str]:
+        return [self.label(t) for t in range(self.intervals)]
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One customer segment / contact type. Per-interval tuples have length T."""
+
+    id: str
+    value: float
+    aht_s: tuple[float, ...]
+    answer_within_s: float
+    forecast: tuple[float, ...]
+    patience_s: float | None = None
+    min_service_level: float | None = None
+    daily_service_level: float | None = None
+    max_abandon_rate: float | None = None
+    max_occupancy: float | None = None
+    shortfall_weight: float | None = None  # None: defaults to ``value``
+
+    @property
+    def weight(self) -> float:
+        """The shortfall weight in force (``shortfall_weight``, default ``value``)."""
+        return self.value if self.shortfall_weight is None else self.shortfall_weight
+
+    @property
+    def erlang_a(self) -> bool:
+        return self.patience_s is not None
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent: skills (queue ids), shift and breaks as written, and resolved availability."""
+
+    id: str
+    skills: tuple[str, ...]
+    shift: str
+    available: tuple[bool, ...]
+    breaks: tuple[str, ...] = ()
+    optional: bool = False
+    cost: float = 0.0
+
+    @property
+    def available_intervals(self) -> int:
+        return sum(self.available)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A fixed decision: ``agent`` works ``queue`` (None: unassigned) in intervals [start, end)."""
+
+    agent: str
+    queue: str | None
+    start: int
+    end: int
+    from_: str = ""  # the clock times as written (for the resolved scenario file)
+    to: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    objective: Objective = "within_target"
+    switch_penalty: float = 0.0
+    shortfall_price: float | None = None
+    time_limit_s: float = 60.0
+    mip_gap: float = 1e-6
+    threads: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Agents with no available interval are already dropped
+    (and named in ``warnings``)."""
+
+    name: str
+    horizon: Horizon
+    queues: tuple[Queue, ...]
+    agents: tuple[Agent, ...]
+    pins: tuple[Pin, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    description: str = ""
+    source: Path | None = None
+    warnings: tuple[str, ...] = ()
+    # hash of the raw input files (scenario + parents + side files), if loaded from disk
+    input_hash: str | None = None
+
+    @property
+    def queue_ids(self) -> tuple[str, ...]:
+        return tuple(q.id for q in self.queues)
+
+    def queue(self, queue_id: str) -> Queue:
+        for q in self.queues:
+            if q.id == queue_id:
+                return q
+        raise KeyError(queue_id)
+
+    def agent(self, agent_id: str) -> Agent:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        raise KeyError(agent_id)
+
+    # -- the resolved scenario, as written into a plan's scenario.yaml -----------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data in the public format (side files inlined).
+
+        Loading this dict back (``optistaff.loading.scenario_from_dict``) gives an equal
+        scenario. Keys are emitted in the order of product.md.
+        """
+        h = self.horizon
+        queues: dict[str, Any] = {}
+        for q in self.queues:
+            entry: dict[str, Any] = {"value": q.value}
+            entry["aht_s"] = _compact(q.aht_s)
+            entry["answer_within_s"] = q.answer_within_s
+            for key in (
+                "patience_s",
+                "min_service_level",
+                "daily_service_level",
+                "max_abandon_rate",
+                "max_occupancy",
+                "shortfall_weight",
+            ):
+                value = getattr(q, key)
+                if value is not None:
+                    entry[key] = value
+            entry["forecast"] = list(q.forecast)
+            queues[q.id] = entry
+        agents: list[dict[str, Any]] = []
+        for a in self.agents:
+            entry = {"id": a.id, "skills": list(a.skills), "shift": a.shift}
+            if a.breaks:
+                entry["breaks"] = list(a.breaks)
+            if a.optional:
+                entry["optional"] = True
+            if a.cost:
+                entry["cost"] = a.cost
+            agents.append(entry)
+        data: dict[str, Any] = {"name": self.name}
+        if self.description:
+            data["description"] = self.description
+        data["horizon"] = {
+            "start": h.start.strftime("%Y-%m-%d %H:%M"),
+            "interval_minutes": h.interval_minutes,
+            "intervals": h.intervals,
+        }
+        data["queues"] = queues
+        data["agents"] = agents
+        if self.pins:
+            data["pins"] = [
+                {"agent": p.agent, "queue": p.queue, "from": p.from_, "to": p.to}
+                for p in self.pins
+            ]
+        pol = self.policy
+        data["policy"] = {
+            "objective": pol.objective,
+            "switch_penalty": pol.switch_penalty,
+            "shortfall_price": pol.shortfall_price,
+            "time_limit_s": pol.time_limit_s,
+            "mip_gap": pol.mip_gap,
+            "threads": pol.threads,
+            "seed": pol.seed,
+        }
+        return data
+
+    def content_hash(self) -> str:
+        """sha256 of the resolved scenario (canonical JSON): equal scenarios, equal hash."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _compact(values: tuple[float, ...]) -> float | list[float]:
+    """A per-interval tuple as a scalar when constant, else a list."""
+    if values and all(v == values[0] for v in values):
+        return values[0]
+    return list(values)
+
+
+def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
+    """Build a Policy from already-validated plain data."""
+    return Policy(**{k: v for k, v in data.items() if k in Policy.__dataclass_fields__})
