@@ -1,0 +1,174 @@
+"""``optistaff solve SCENARIO``: solve one shift and write its plan directory."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from optistaff.errors import SolveError
+from optistaff.plan import Plan
+from optistaff.solvers import Progress, SolveStatus
+
+
+def queue_table(plan: Plan, title: str | None = None) -> Table:
+    """The per-queue table: calls, SL vs minimum, abandon, agent-hours, shortfall, value."""
+    scenario = plan.scenario
+    hours_per_interval = scenario.horizon.interval_minutes / 60.0
+    table = Table(title=title, title_justify="left")
+    for header in (
+        "queue",
+        "calls",
+        "SL",
+        "min SL",
+        "daily min",
+        "abandon",
+        "agent-h",
+        "shortfall",
+        "weighted",
+        "value",
+    ):
+        table.add_column(header, justify="left" if header == "queue" else "right")
+    for queue in scenario.queues:
+        totals = plan.summary["queues"][queue.id]
+        sl = totals["service_level"]
+        minimum = queue.min_service_level
+        short = totals["shortfall_calls"]
+        style = "red" if short > 1e-9 else ""
+        table.add_row(
+            queue.id,
+            f"{totals['calls']:,.0f}",
+            _pct(sl),
+            _pct(minimum),
+            _pct(queue.daily_service_level),
+            _pct(totals["abandon_rate"]) if queue.patience_s is not None else "-",
+            f"{totals['agent_intervals'] * hours_per_interval:,.1f}",
+            f"{short:,.1f}",
+            f"{totals['weighted_shortfall']:,.1f}",
+            f"{totals['value']:,.1f}",
+            style=style,
+        )
+    return table
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def objective_lines(plan: Plan) -> list[str]:
+    obj = plan.summary["objective"]
+    lines = [
+        f"status: {plan.status}"
+        + (
+            f" (time limit reached: bound {plan.summary['bound']:,.4f},"
+            f" gap {plan.summary['gap']:.2e})"
+            if plan.status == SolveStatus.FEASIBLE and plan.summary["bound"] is not None
+            else ""
+        ),
+        f"weighted shortfall {obj['weighted_shortfall']:,.3f} · value {obj['value']:,.3f} · "
+        f"cost {obj['cost']:,.2f} · switches {obj['switches']} ({obj['switching']:,.2f}) · "
+        f"total {obj['total']:,.3f}",
+    ]
+    if plan.called_in:
+        lines.append(f"called in: {', '.join(plan.called_in)}")
+    return lines
+
+
+class _ProgressPrinter:
+    """Shows the best objective and bound on stderr while a long solve runs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status: Any = None
+
+    def __call__(self, event: Progress) -> None:
+        if event.elapsed_s < 1.0:
+            return
+        if event.stage == "intervals":
+            text = f"solving interval {event.intervals_done + 1}/{event.intervals_total}"
+        else:
+            what = "weighted shortfall" if event.stage == "shortfall" else "value"
+            text = (
+                f"{what}: best {event.objective:,.4f}, bound {event.bound:,.4f} "
+                f"({event.elapsed_s:.0f} s)"
+            )
+        if self.status is None:
+            self.status = self.console.status(text)
+            self.status.start()
+        else:
+            self.status.update(text)
+
+    def close(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+@click.command("solve")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Plan directory to write (default: plans/<scenario name>).",
+)
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds the solver may use (overrides policy.time_limit_s).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Solver threads (overrides policy.threads).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+def command(
+    scenario: Path,
+    output: Path | None,
+    time_limit_s: float | None,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Solve SCENARIO and write its plan (scenario.yaml, summary.json, staffing.csv,
+    assignments.csv)."""
+    from optistaff.loading import load_scenario
+    from optistaff.pipeline import solve
+
+    loaded = load_scenario(scenario)
+    err = Console(stderr=True)
+    for warning in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+    printer = _ProgressPrinter(err) if sys.stderr.isatty() else None
+    try:
+        plan = solve(loaded, time_limit_s=time_limit_s, threads=threads, progress=printer)
+    finally:
+        if printer is not None:
+            printer.close()
+    if plan.status == SolveStatus.INFEASIBLE:
+        pins = ", ".join(
+            f"{p.agent}→{p.queue or 'unassigned'} {p.from_}-{p.to}" for p in loaded.pins
+        )
+        raise SolveError(f"the pins cannot all hold together; no plan written. Pins: {pins}")
+    directory = output if output is not None else Path("plans") / loaded.name
+    written = plan.write(directory)
+    if as_json:
+        summary = json.loads((written / "summary.json").read_text())
+        click.echo(json.dumps(summary, indent=2))
+        return
+    out = Console()
+    out.print(queue_table(plan, title=f"{loaded.name}: plan written to {written}"))
+    for line in objective_lines(plan):
+        out.print(line)
+    if not math.isfinite(plan.summary["objective"]["total"]):  # pragma: no cover
+        raise SolveError("the objective is not finite (a bug in optistaff: please report it)")

@@ -1,0 +1,212 @@
+"""Every number of a plan, computed from its assignment with model.md's formulas.
+
+This is the only place plan KPIs and objective parts are computed: the solver's own
+objective is never reported. ``staffing`` has one row per (interval, queue);
+``summary`` holds the objective parts and per-queue totals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optistaff import queueing
+from optistaff.scenario import Scenario
+
+STAFFING_COLUMNS = [
+    "interval_start",
+    "queue",
+    "agents",
+    "required_agents",
+    "calls",
+    "aht_s",
+    "service_level",
+    "asa_s",
+    "abandon_rate",
+    "occupancy",
+    "answered_within_target",
+    "served",
+    "value",
+    "shortfall_sl_calls",
+    "shortfall_abandon_calls",
+    "shortfall_occupancy_calls",
+]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    staffing: pd.DataFrame
+    objective: dict[str, float | int]
+    queues: dict[str, dict[str, float | int | None]]
+
+
+def count_switches(scenario: Scenario, assignment: Mapping[tuple[str, int], str | None]) -> int:
+    """Switches: an agent on queue q in t and on a different queue in t+1 (model.md)."""
+    switches = 0
+    for (agent, t), q in assignment.items():
+        if q is None:
+            continue
+        nxt = assignment.get((agent, t + 1))
+        if nxt is not None and nxt != q:
+            switches += 1
+    return switches
+
+
+def evaluate(
+    scenario: Scenario,
+    assignment: Mapping[tuple[str, int], str | None],
+    called_in: Iterable[str],
+) -> Evaluation:
+    """KPIs and objective of an assignment ``{(agent_id, t): queue_id or None}``."""
+    h = scenario.horizon
+    T, Q = h.intervals, len(scenario.queues)
+    qidx = {q.id: i for i, q in enumerate(scenario.queues)}
+    n = np.zeros((Q, T), dtype=np.int64)
+    for (_agent, t), q in assignment.items():
+        if q is not None:
+            n[qidx[q], t] += 1
+
+    rows: list[dict[str, Any]] = []
+    queue_totals: dict[str, dict[str, float | int | None]] = {}
+    total_value = 0.0
+    total_weighted = 0.0
+    labels = h.labels()
+    per_queue_rows: list[list[dict[str, Any]]] = []
+    for qi, queue in enumerate(scenario.queues):
+        calls = np.asarray(queue.forecast, dtype=float)
+        aht = np.asarray(queue.aht_s, dtype=float)
+        perf = queueing.performance(
+            calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s
+        )
+        required = queueing.required_agents(
+            calls,
+            aht,
+            h.interval_s,
+            queue.answer_within_s,
+            service_level=queue.min_service_level,
+            patience_s=queue.patience_s,
+            max_abandon_rate=queue.max_abandon_rate,
+            max_occupancy=queue.max_occupancy,
+        )
+        has_standard = (
+            queue.min_service_level is not None
+            or queue.max_abandon_rate is not None
+            or queue.max_occupancy is not None
+            or queue.patience_s is None
+        )
+        q_rows: list[dict[str, Any]] = []
+        for t in range(T):
+            lam = float(calls[t])
+            nt = int(n[qi, t])
+            if lam > 0:
+                sl = float(perf.service_level[t]) if not math.isnan(perf.service_level[t]) else 0.0
+                ab = float(perf.abandon_rate[t])
+                answered = lam * sl
+                served = lam * (1.0 - ab)
+                s_sl = (
+                    max(0.0, queue.min_service_level * lam - answered)
+                    if queue.min_service_level is not None
+                    else 0.0
+                )
+                s_ab = (
+                    max(0.0, lam * ab - queue.max_abandon_rate * lam)
+                    if queue.max_abandon_rate is not None
+                    else 0.0
+                )
+                s_occ = (
+                    max(0.0, lam - queue.max_occupancy * nt * h.interval_s / float(aht[t]))
+                    if queue.max_occupancy is not None
+                    else 0.0
+                )
+                worth = answered if scenario.policy.objective == "within_target" else served
+                value = queue.value * worth
+                req: int | None = int(required[t]) if has_standard else None
+            else:
+                answered = served = value = s_sl = s_ab = s_occ = 0.0
+                ab = 0.0
+                req = 0
+            q_rows.append(
+                {
+                    "interval_start": labels[t],
+                    "queue": queue.id,
+                    "agents": nt,
+                    "required_agents": req,
+                    "calls": lam,
+                    "aht_s": float(aht[t]),
+                    "service_level": _null(perf.service_level[t]) if lam > 0 else None,
+                    "asa_s": _null(perf.asa_s[t]) if lam > 0 else None,
+                    "abandon_rate": ab if lam > 0 else None,
+                    "occupancy": _null(perf.occupancy[t]) if lam > 0 else None,
+                    "answered_within_target": answered,
+                    "served": served,
+                    "value": value,
+                    "shortfall_sl_calls": s_sl,
+                    "shortfall_abandon_calls": s_ab,
+                    "shortfall_occupancy_calls": s_occ,
+                }
+            )
+        per_queue_rows.append(q_rows)
+        calls_sum = float(calls.sum())
+        answered_sum = math.fsum(r["answered_within_target"] for r in q_rows)
+        served_sum = math.fsum(r["served"] for r in q_rows)
+        abandoned = math.fsum(
+            r["calls"] * r["abandon_rate"] for r in q_rows if r["abandon_rate"] is not None
+        )
+        interval_short = math.fsum(
+            r["shortfall_sl_calls"] + r["shortfall_abandon_calls"] + r["shortfall_occupancy_calls"]
+            for r in q_rows
+        )
+        daily_short = (
+            max(0.0, queue.daily_service_level * calls_sum - answered_sum)
+            if queue.daily_service_level is not None
+            else 0.0
+        )
+        q_value = math.fsum(r["value"] for r in q_rows)
+        q_weighted = queue.weight * (interval_short + daily_short)
+        total_value += q_value
+        total_weighted += q_weighted
+        queue_totals[queue.id] = {
+            "calls": calls_sum,
+            "answered_within_target": answered_sum,
+            "service_level": answered_sum / calls_sum if calls_sum > 0 else None,
+            "served": served_sum,
+            "abandon_rate": abandoned / calls_sum if calls_sum > 0 else None,
+            "shortfall_calls": interval_short + daily_short,
+            "daily_shortfall": daily_short,
+            "weighted_shortfall": q_weighted,
+            "agent_intervals": int(n[qi].sum()),
+            "value": q_value,
+        }
+    for t in range(T):
+        for qi in range(Q):
+            rows.append(per_queue_rows[qi][t])
+
+    called = set(called_in)
+    cost = math.fsum(
+        a.cost * a.available_intervals for a in scenario.agents if a.optional and a.id in called
+    )
+    switches = count_switches(scenario, assignment)
+    switching = scenario.policy.switch_penalty * switches
+    total = total_value - cost - switching
+    if scenario.policy.shortfall_price is not None:
+        total -= scenario.policy.shortfall_price * total_weighted
+    objective: dict[str, float | int] = {
+        "weighted_shortfall": total_weighted,
+        "value": total_value,
+        "cost": cost,
+        "switching": switching,
+        "switches": switches,
+        "total": total,
+    }
+    staffing = pd.DataFrame(rows, columns=STAFFING_COLUMNS)
+    staffing["required_agents"] = staffing["required_agents"].astype("Int64")
+    return Evaluation(staffing, objective, queue_totals)
+
+
+def _null(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)

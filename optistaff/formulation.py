@@ -1,0 +1,220 @@
+"""The allocation problem, solver-neutral: agent groups, value tables, coupling flags.
+
+This module turns a validated :class:`~optistaff.scenario.Scenario` into the data
+every backend builds its model from (see ``models/`` for the written formulation):
+
+* **Agent groups** (``models/02-aggregation.md``): agents with the same skills,
+  availability, optional flag and cost, and no pins, are interchangeable; the model
+  decides *how many* of a group work each queue in each interval. A pinned agent is
+  a group of one.
+* **Exact tables** (``models/03-exact-curves.md``): for each (queue, interval) with
+  calls, the value, the weighted per-interval shortfall and (for a daily minimum)
+  the calls answered within target at every integer staffing n = 0..N, where N is
+  the most agents that could possibly be placed there. The solver picks exactly one
+  n per (queue, interval), so the non-concave S-shaped curves are represented
+  exactly at integer n — no concave approximation.
+
+Nothing here imports a solver.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optistaff import queueing
+from optistaff.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class AgentGroup:
+    """Interchangeable agents. ``members`` are agent ids in scenario order."""
+
+    index: int
+    members: tuple[str, ...]
+    skills: tuple[int, ...]  # queue indices, ascending
+    available: tuple[bool, ...]
+    optional: bool
+    cost_per_interval: float
+    # pins: interval -> queue index or None (unassigned); only for groups of one
+    pinned: dict[int, int | None] = field(default_factory=dict)
+    called_in_by_pin: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def cost_if_called(self) -> float:
+        """Cost of calling in one member: cost × available intervals."""
+        return self.cost_per_interval * sum(self.available)
+
+
+@dataclass(frozen=True)
+class CellTable:
+    """Exact per-n tables of one (queue, interval) with calls > 0.
+
+    Arrays have length ``max_agents + 1``; entry n is the figure with n agents.
+    ``value``: w·answered_within_target (or w·served); ``shortfall``: the weighted sum
+    of the per-interval shortfalls (SL floor, abandon cap, occupancy cap);
+    ``answered``: λ·SL(n), used by a daily minimum.
+    """
+
+    queue: int
+    interval: int
+    max_agents: int
+    value: np.ndarray
+    shortfall: np.ndarray
+    answered: np.ndarray
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """Everything a backend needs, derived once from the scenario."""
+
+    scenario: Scenario
+    groups: tuple[AgentGroup, ...]
+    # (queue, interval) -> the groups able to work there
+    eligible: dict[tuple[int, int], tuple[int, ...]]
+    tables: dict[tuple[int, int], CellTable]
+    # queue index -> (weighted daily target d·Σλ·weight, weight) for queues with a daily minimum
+    daily: dict[int, float]
+
+    @property
+    def n_queues(self) -> int:
+        return len(self.scenario.queues)
+
+    @property
+    def n_intervals(self) -> int:
+        return self.scenario.horizon.intervals
+
+    def max_agents(self, q: int, t: int) -> int:
+        return sum(self.groups[g].size for g in self.eligible.get((q, t), ()))
+
+    @property
+    def couples_intervals(self) -> bool:
+        """True when one interval's decision affects another's objective: a daily minimum,
+        a switch penalty or an optional (all-or-nothing) agent."""
+        pol = self.scenario.policy
+        return bool(self.daily) or pol.switch_penalty > 0 or any(g.optional for g in self.groups)
+
+
+def build_problem(scenario: Scenario) -> AllocationProblem:
+    """Group agents and tabulate the exact value and shortfall curves."""
+    groups = group_agents(scenario)
+    n_q = len(scenario.queues)
+    eligible: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for g in groups:
+        for t, ok in enumerate(g.available):
+            if not ok:
+                continue
+            for q in g.skills:
+                pin = g.pinned.get(t, -1)
+                if pin == -1 or pin == q:
+                    eligible[(q, t)].append(g.index)
+    frozen_eligible = {k: tuple(v) for k, v in eligible.items()}
+    tables = tabulate(scenario, {k: sum(groups[g].size for g in v) for k, v in eligible.items()})
+    daily: dict[int, float] = {}
+    for qi, queue in enumerate(scenario.queues):
+        if queue.daily_service_level is not None and sum(queue.forecast) > 0:
+            daily[qi] = queue.daily_service_level * float(sum(queue.forecast))
+    del n_q
+    return AllocationProblem(scenario, tuple(groups), frozen_eligible, tables, daily)
+
+
+def group_agents(scenario: Scenario) -> list[AgentGroup]:
+    """Agents with equal (skills, availability, optional, cost) and no pins form one group.
+
+    Groups are ordered by their first member's position in the scenario, so the
+    grouping (and everything built on it) is deterministic.
+    """
+    qidx = {q.id: i for i, q in enumerate(scenario.queues)}
+    pinned_agents: dict[str, dict[int, int | None]] = defaultdict(dict)
+    for pin in scenario.pins:
+        target = None if pin.queue is None else qidx[pin.queue]
+        for t in range(pin.start, pin.end):
+            pinned_agents[pin.agent][t] = target
+    keyed: dict[tuple[object, ...], list[str]] = {}
+    order: list[tuple[object, ...]] = []
+    for agent in scenario.agents:
+        skills = tuple(sorted(qidx[s] for s in set(agent.skills)))
+        if agent.id in pinned_agents:
+            key: tuple[object, ...] = ("pinned", agent.id)
+        else:
+            key = (skills, agent.available, agent.optional, float(agent.cost))
+        if key not in keyed:
+            keyed[key] = []
+            order.append(key)
+        keyed[key].append(agent.id)
+    groups: list[AgentGroup] = []
+    for key in order:
+        members = tuple(keyed[key])
+        first = scenario.agent(members[0])
+        pins = pinned_agents.get(first.id, {}) if key[0] == "pinned" else {}
+        groups.append(
+            AgentGroup(
+                index=len(groups),
+                members=members,
+                skills=tuple(sorted(qidx[s] for s in set(first.skills))),
+                available=first.available,
+                optional=first.optional,
+                cost_per_interval=float(first.cost) if first.optional else 0.0,
+                pinned=dict(pins),
+                called_in_by_pin=first.optional and bool(pins),
+            )
+        )
+    return groups
+
+
+def tabulate(
+    scenario: Scenario, max_agents: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], CellTable]:
+    """Exact tables for every (queue, interval) with calls > 0 (one vectorised curve call
+    per queue). Cells nobody can staff still get a table of length 1 (n = 0)."""
+    h = scenario.horizon
+    interval_s = h.interval_s
+    objective = scenario.policy.objective
+    tables: dict[tuple[int, int], CellTable] = {}
+    for qi, queue in enumerate(scenario.queues):
+        ts = [t for t in range(h.intervals) if queue.forecast[t] > 0]
+        if not ts:
+            continue
+        calls = np.array([queue.forecast[t] for t in ts], dtype=float)
+        aht = np.array([queue.aht_s[t] for t in ts], dtype=float)
+        top = max(max_agents.get((qi, t), 0) for t in ts)
+        perf = queueing.curves(
+            calls,
+            aht,
+            interval_s,
+            queue.answer_within_s,
+            top,
+            patience_s=queue.patience_s,
+        )
+        n = np.arange(top + 1, dtype=float)
+        sl = np.nan_to_num(perf.service_level, nan=0.0)
+        ab = perf.abandon_rate
+        lam = calls[:, None]
+        answered = lam * sl
+        worth = queue.value * lam * (1.0 - ab) if objective == "served" else queue.value * answered
+        short = np.zeros_like(answered)
+        if queue.min_service_level is not None:
+            short += np.maximum(0.0, queue.min_service_level * lam - answered)
+        if queue.max_abandon_rate is not None:
+            short += np.maximum(0.0, lam * ab - queue.max_abandon_rate * lam)
+        if queue.max_occupancy is not None:
+            capacity = queue.max_occupancy * n[None, :] * interval_s / aht[:, None]
+            short += np.maximum(0.0, lam - capacity)
+        short *= queue.weight
+        for row, t in enumerate(ts):
+            k = max_agents.get((qi, t), 0)
+            tables[(qi, t)] = CellTable(
+                queue=qi,
+                interval=t,
+                max_agents=k,
+                value=worth[row, : k + 1].copy(),
+                shortfall=short[row, : k + 1].copy(),
+                answered=answered[row, : k + 1].copy(),
+            )
+    return tables

@@ -1,0 +1,151 @@
+"""The readable pipeline: load → build → solve → name the agents → evaluate → Plan.
+
+Each step is public: :func:`optistaff.loading.load_scenario`,
+:func:`optistaff.formulation.build_problem`, :func:`optistaff.solvers.cpsat.solve`,
+:func:`optistaff.disaggregate.disaggregate`, :func:`optistaff.evaluate.evaluate`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from dataclasses import replace
+from importlib import metadata
+from typing import Any
+
+import pandas as pd
+
+from optistaff import __version__
+from optistaff.disaggregate import disaggregate
+from optistaff.evaluate import evaluate
+from optistaff.formulation import build_problem
+from optistaff.plan import Plan
+from optistaff.scenario import Scenario
+from optistaff.solvers import ProgressCallback, SolveStatus
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def solve(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> Plan:
+    """Solve a scenario (a :class:`Scenario` or a path to a scenario file) into a Plan.
+
+    ``time_limit_s`` and ``threads`` override the scenario's policy. The plan's status is
+    ``optimal``, ``feasible`` (time limit: best plan found, with bound and gap) or
+    ``infeasible`` (pins that only the solver finds contradictory: no assignment).
+    """
+    from optistaff.loading import load_scenario
+    from optistaff.solvers import cpsat
+
+    started = time.monotonic()
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    policy = scenario.policy
+    if time_limit_s is not None:
+        policy = replace(policy, time_limit_s=float(time_limit_s))
+    if threads is not None:
+        policy = replace(policy, threads=int(threads))
+    scenario = replace(scenario, policy=policy)
+
+    problem = build_problem(scenario)
+    built = time.monotonic()
+    result = cpsat.solve(
+        problem,
+        time_limit_s=max(policy.time_limit_s - (built - started), 0.01),
+        mip_gap=policy.mip_gap,
+        threads=policy.threads,
+        seed=policy.seed,
+        progress=progress,
+        stop=stop,
+    )
+    solved = time.monotonic()
+
+    queue_ids = scenario.queue_ids
+    if result.status == SolveStatus.INFEASIBLE:
+        assignment: dict[tuple[str, int], str | None] = {}
+        called: list[str] = []
+    else:
+        by_index, called = disaggregate(problem, result.counts, result.called_in)
+        assignment = {k: (None if q is None else queue_ids[q]) for k, q in by_index.items()}
+    ev = evaluate(scenario, assignment, called)
+
+    total = float(ev.objective["total"])
+    bound = result.bound
+    gap: float | None = None
+    if bound is not None and result.status != SolveStatus.INFEASIBLE:
+        bound = max(bound, total)
+        gap = (bound - total) / max(abs(bound), 1e-6)
+    summary: dict[str, Any] = {
+        "scenario": {
+            "name": scenario.name,
+            "content_hash": scenario.content_hash(),
+            "input_hash": scenario.input_hash,
+        },
+        "versions": {
+            "optistaff": __version__,
+            "ortools": _version("ortools"),
+            "python": platform.python_version(),
+        },
+        "solver": {
+            "backend": result.backend,
+            "decomposition": result.decomposition,
+            "objective": policy.objective,
+            "time_limit_s": policy.time_limit_s,
+            "mip_gap": policy.mip_gap,
+            "threads": policy.threads,
+            "seed": policy.seed,
+        },
+        "status": str(result.status),
+        "objective": ev.objective,
+        "bound": bound,
+        "gap": gap,
+        "shortfall_bound": result.shortfall_bound,
+        "called_in": called,
+        "queues": ev.queues,
+        "timing": {
+            "build_s": round(built - started, 3),
+            "solve_s": round(solved - built, 3),
+            "total_s": round(time.monotonic() - started, 3),
+        },
+    }
+    staffing = ev.staffing.copy()
+    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
+    return Plan(
+        scenario=scenario,
+        status=result.status,
+        summary=summary,
+        staffing=staffing,
+        assignments=_assignment_frame(scenario, assignment),
+    )
+
+
+def _assignment_frame(
+    scenario: Scenario, assignment: dict[tuple[str, int], str | None]
+) -> pd.DataFrame:
+    """One row per (agent, interval) the agent works (scenario order, then time)."""
+    starts = scenario.horizon.interval_starts()
+    agents_in = {agent for agent, _t in assignment}
+    rows = []
+    for agent in scenario.agents:
+        if agent.id not in agents_in:
+            continue
+        for t, ok in enumerate(agent.available):
+            if ok:
+                rows.append((agent.id, starts[t], assignment.get((agent.id, t))))
+    frame = pd.DataFrame(rows, columns=["agent", "interval_start", "queue"])
+    frame["interval_start"] = pd.to_datetime(frame["interval_start"])
+    frame["queue"] = frame["queue"].astype("string")
+    return frame

@@ -1,0 +1,249 @@
+"""The plan: tidy DataFrames, and the plan directory (write atomically, read and verify).
+
+A plan directory holds ``scenario.yaml`` (the resolved scenario), ``summary.json``,
+``staffing.csv`` and ``assignments.csv`` (product.md). ``summary.json`` also records
+the sha256 of the three other files, so :func:`read_plan` refuses a directory whose
+files do not belong together.
+
+Writing is atomic: the files are written and fsynced in a fresh sibling directory,
+which then replaces the old plan in one step (``renameat2(RENAME_EXCHANGE)`` on
+Linux; elsewhere two renames, with the old plan kept under a ``.old`` name until the
+new one is in place, which :func:`read_plan` falls back to).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from optistaff.errors import PlanError, PlanWriteError, ScenarioError
+from optistaff.scenario import Scenario
+from optistaff.solvers import SolveStatus
+
+DATE_FORMAT = "%Y-%m-%d %H:%M"
+FILES = ("scenario.yaml", "summary.json", "staffing.csv", "assignments.csv")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved (or read) plan.
+
+    ``staffing``: one row per (interval_start, queue), columns of product.md;
+    ``assignments``: one row per (agent, interval_start) with ``queue`` (NA when
+    unassigned); ``summary``: the content of summary.json.
+    """
+
+    scenario: Scenario
+    status: SolveStatus
+    summary: dict[str, Any]
+    staffing: pd.DataFrame
+    assignments: pd.DataFrame
+
+    @property
+    def objective(self) -> dict[str, float]:
+        """Objective parts: weighted_shortfall, value, cost, switching, switches, total."""
+        objective: dict[str, float] = self.summary["objective"]
+        return objective
+
+    @property
+    def queues(self) -> pd.DataFrame:
+        """Per-queue totals (one row per queue, index ``queue``)."""
+        frame = pd.DataFrame.from_dict(self.summary["queues"], orient="index")
+        frame.index.name = "queue"
+        return frame
+
+    @property
+    def called_in(self) -> list[str]:
+        called: list[str] = self.summary["called_in"]
+        return called
+
+    def write(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the plan directory atomically; returns its path."""
+        return write_plan_files(Path(directory), plan_files(self))
+
+
+# -- serialising -----------------------------------------------------------------------
+
+
+def staffing_csv(staffing: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    staffing.to_csv(buf, index=False, lineterminator="\n", date_format=DATE_FORMAT)
+    return buf.getvalue()
+
+
+def assignments_csv(assignments: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    assignments.to_csv(buf, index=False, lineterminator="\n", date_format=DATE_FORMAT)
+    return buf.getvalue()
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def plan_files(plan: Plan) -> dict[str, bytes]:
+    """The four files of a plan, as bytes; summary.json records the others' hashes."""
+    files = {
+        "scenario.yaml": scenario_yaml(plan.scenario).encode(),
+        "staffing.csv": staffing_csv(plan.staffing).encode(),
+        "assignments.csv": assignments_csv(plan.assignments).encode(),
+    }
+    summary = dict(plan.summary)
+    summary["files"] = {name: _sha256(data) for name, data in sorted(files.items())}
+    timing = summary.pop("timing", None)
+    if timing is not None:
+        summary["timing"] = timing  # keep the only varying block last
+    files["summary.json"] = (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode()
+    return files
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# -- atomic writing --------------------------------------------------------------------
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(rc == 0)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
+    """Replace ``directory`` with exactly ``files``, atomically (see module docstring)."""
+    directory = directory.absolute()
+    parent = directory.parent
+    if directory.exists() and not directory.is_dir():
+        raise PlanWriteError(f"{directory}: exists and is not a directory")
+    if (
+        directory.is_dir()
+        and any(directory.iterdir())
+        and not (directory / "summary.json").exists()
+    ):
+        raise PlanWriteError(
+            f"{directory}: exists and is not a plan directory (no summary.json); "
+            "choose another output directory"
+        )
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=parent))
+    except OSError as exc:
+        raise PlanWriteError(f"cannot write the plan to {directory}: {exc.strerror}") from exc
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(staging)
+        if directory.exists():
+            if _exchange(staging, directory):
+                _fsync_dir(parent)
+                shutil.rmtree(staging, ignore_errors=True)
+                return directory
+            old = parent / f".{directory.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(directory, old)
+            os.rename(staging, directory)
+            _fsync_dir(parent)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, directory)
+            _fsync_dir(parent)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PlanWriteError(f"cannot write the plan to {directory}: {exc.strerror}") from exc
+    return directory
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def read_plan(directory: str | os.PathLike[str]) -> Plan:
+    """Read a plan directory, checking that its files belong together."""
+    from optistaff.loading import load_scenario
+
+    path = Path(directory)
+    if not path.is_dir():
+        old = path.parent / f".{path.name}.old"
+        if old.is_dir():  # a crash between the two renames of a non-Linux write
+            path = old
+        else:
+            raise PlanError(f"{directory}: no plan directory here")
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        raise PlanError(f"{directory}: not a complete plan (missing {', '.join(missing)})")
+    try:
+        summary = json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise PlanError(f"{path / 'summary.json'}: unreadable ({exc})") from exc
+    recorded = summary.get("files", {})
+    for name in FILES:
+        if name == "summary.json":
+            continue
+        actual = _sha256((path / name).read_bytes())
+        if recorded.get(name) != actual:
+            raise PlanError(
+                f"{path / name}: does not match summary.json (the plan's files were edited "
+                "or mixed from different plans); solve again"
+            )
+    try:
+        scenario = load_scenario(path / "scenario.yaml")
+    except ScenarioError as exc:
+        raise PlanError(f"{path / 'scenario.yaml'}: invalid resolved scenario:\n{exc}") from exc
+    staffing = read_staffing_csv(path / "staffing.csv")
+    assignments = pd.read_csv(
+        path / "assignments.csv", dtype={"agent": str, "queue": str}, keep_default_na=False
+    )
+    assignments["queue"] = assignments["queue"].replace("", pd.NA)
+    assignments["interval_start"] = pd.to_datetime(
+        assignments["interval_start"], format=DATE_FORMAT
+    )
+    return Plan(
+        scenario=scenario,
+        status=SolveStatus(summary["status"]),
+        summary=summary,
+        staffing=staffing,
+        assignments=assignments,
+    )
+
+
+def read_staffing_csv(path: Path) -> pd.DataFrame:
+    staffing = pd.read_csv(path, dtype={"queue": str})
+    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format=DATE_FORMAT)
+    staffing["required_agents"] = staffing["required_agents"].astype("Int64")
+    return staffing
