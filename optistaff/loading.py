@@ -448,10 +448,18 @@ def _validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors:
             loc = tuple(err["loc"])
             ctx.error(locate(loc), _describe(err, _allowed_keys(model)))
-        return None
+    unknown = {err["loc"][0] for err in errors if err["type"] == "extra_forbidden"}
+    if len(unknown) == len(errors) and isinstance(data, dict):
+        # only unknown keys (already reported): go on without them to find more problems
+        try:
+            return model.model_validate({k: v for k, v in data.items() if k not in unknown})
+        except ValidationError:
+            return None
+    return None
 
 
 def _describe(err: Any, allowed: list[str]) -> str:

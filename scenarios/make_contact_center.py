@@ -152,7 +152,8 @@ def required(scale: float) -> list[int]:
     return total
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    """Write both side files into ``out``."""
     rows = roster()
     duty = on_duty(rows)
     # the largest volume scale at which the agents on duty cover COVERAGE_AT_PEAK of
@@ -171,10 +172,10 @@ def main() -> None:
         minute = START_MINUTE + t * INTERVAL
         cells = [f"{calls[q][t]:g}" for q in QUEUES] + [f"{support_aht(t):g}"]
         lines.append(f"{DATE} {clock(minute)}," + ",".join(cells))
-    (HERE / "contact-center-forecast.csv").write_text("\n".join(lines) + "\n")
+    (out / "contact-center-forecast.csv").write_text("\n".join(lines) + "\n")
     roster_lines = ["id,skills,shift,breaks"]
     roster_lines += [f"{r['id']},{r['skills']},{r['shift']},{r['breaks']}" for r in rows]
-    (HERE / "contact-center-roster.csv").write_text("\n".join(roster_lines) + "\n")
+    (out / "contact-center-roster.csv").write_text("\n".join(roster_lines) + "\n")
 
 
 if __name__ == "__main__":
