@@ -214,11 +214,13 @@ def tiny_scenarios(
     queues = [draw(tiny_queues(h, qid, a)) for qid, a in zip(qids, erlang_a, strict=True)]
 
     agents: list[Agent] = []
-    for i in range(draw(st.integers(2, max_agents))):
+    sizes = [2, *[n for n in range(3, max_agents + 1) for _ in range(2)]]  # favour more agents
+    for i in range(draw(st.sampled_from(sizes))):
         n_skills = draw(st.sampled_from([1, 1, 2, 2, 2, 3]))
         skills = draw(st.permutations(qids))[: min(n_skills, n_queues)]
-        first = draw(st.integers(0, h.intervals - 1))
-        end = draw(st.integers(first + 1, h.intervals))
+        # mostly whole-horizon shifts, sometimes late starts / early ends
+        first = draw(st.sampled_from([0, 0, 0, *range(h.intervals)]))
+        end = draw(st.sampled_from([h.intervals] * 3 + list(range(first + 1, h.intervals + 1))))
         inner = list(range(first + 1, end - 1))
         breaks: list[int] = []
         if len(inner) > 0 and draw(st.booleans()):
