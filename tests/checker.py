@@ -27,6 +27,7 @@ import numpy as np
 
 from optistaff.scenario import Queue, Scenario
 
+MAX_LISTED = 60  # problems listed in the AssertionError (all are in CheckReport.problems)
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
@@ -647,6 +648,8 @@ def check_plan_dir(path: str | Path, expected_scenario: Scenario | None = None) 
     if expected_scenario is not None:
         problems.extend(scenario_differences(scenario, expected_scenario))
     summary = json.loads((path / "summary.json").read_text())
+    if summary.get("status") == "infeasible":
+        problems.append("summary.json status: infeasible (no plan to check)")
     decision = read_assignments(path / "assignments.csv", scenario, problems)
     called_in = tuple(
         a.id for a in scenario.agents if a.optional and any(k[0] == a.id for k in decision)
@@ -666,8 +669,11 @@ def check_plan_dir(path: str | Path, expected_scenario: Scenario | None = None) 
         problems=problems,
     )
     if problems:
-        listing = "\n  ".join(problems)
-        raise AssertionError(f"plan {path}: {len(problems)} problem(s):\n  {listing}")
+        listing = "\n  ".join(problems[:MAX_LISTED])
+        more = (
+            f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        )
+        raise AssertionError(f"plan {path}: {len(problems)} problem(s):\n  {listing}{more}")
     return report
 
 

@@ -8,21 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checker import CheckReport, check_plan_dir
 
 from optistaff.scenario import Scenario
 
-SolveChecked = Callable[..., tuple[Any, Any]]
+SolveChecked = Callable[..., tuple[Any, CheckReport]]
 
 
 @pytest.fixture(scope="session")
 def solve_checked(tmp_path_factory: pytest.TempPathFactory) -> SolveChecked:
     """``solve_checked(scenario_or_path) -> (plan, CheckReport)``; raises AssertionError
     with every discrepancy the checker finds in the written plan."""
-    from checker import check_plan_dir
 
     import optistaff
 
-    def run(scenario: Scenario | str | Path, **kwargs: Any) -> tuple[Any, Any]:
+    def run(scenario: Scenario | str | Path, **kwargs: Any) -> tuple[Any, CheckReport]:
         plan = optistaff.solve(scenario, **kwargs)
         directory = tmp_path_factory.mktemp("plan") / "plan"
         plan.write(directory)
