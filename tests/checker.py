@@ -163,13 +163,22 @@ def required_agents_range(q: Queue, t: int, interval_s: float) -> tuple[int, int
     if not has_standard and q.erlang_a:
         return None
     a = offered_load(q, t, interval_s)
-    cap = int(a) + 2000
-    agents = np.arange(cap + 1)
-    p = performance(lam, q.aht_s[t], interval_s, q.answer_within_s, agents, q.patience_s)
-    sl = np.broadcast_to(np.asarray(p.service_level, dtype=float), agents.shape)
-    ab = np.broadcast_to(np.asarray(p.abandon_rate, dtype=float), agents.shape)
+    cache: dict[int, tuple[float, float]] = {}
+
+    def kpis(n: int) -> tuple[float, float]:
+        """(SL, abandon) with n agents, computed a window at a time."""
+        if n not in cache:
+            window = np.arange(n, n + 32 + n // 2)
+            p = performance(lam, q.aht_s[t], interval_s, q.answer_within_s, window, q.patience_s)
+            sl = np.broadcast_to(np.asarray(p.service_level, dtype=float), window.shape)
+            ab = np.broadcast_to(np.asarray(p.abandon_rate, dtype=float), window.shape)
+            cache.update(
+                {int(k): (float(x), float(y)) for k, x, y in zip(window, sl, ab, strict=True)}
+            )
+        return cache[n]
 
     def smallest(slack: float) -> int:
+        cap = int(a) + 5000
         for n in range(cap + 1):
             if not q.erlang_a and not n > a:
                 continue
@@ -177,9 +186,10 @@ def required_agents_range(q: Queue, t: int, interval_s: float) -> tuple[int, int
                 1 + Fraction(slack)
             ):
                 continue
-            if q.min_service_level is not None and not sl[n] >= q.min_service_level - slack:
+            sl, ab = kpis(n)
+            if q.min_service_level is not None and not sl >= q.min_service_level - slack:
                 continue
-            if q.max_abandon_rate is not None and not ab[n] <= q.max_abandon_rate + slack:
+            if q.max_abandon_rate is not None and not ab <= q.max_abandon_rate + slack:
                 continue
             return n
         raise AssertionError(f"no n <= {cap} meets the standards of {q.id} at t={t}")
