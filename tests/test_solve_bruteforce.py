@@ -205,6 +205,36 @@ def daily_minimum_unstaffable() -> Scenario:
     return tiny.scenario("daily-unstaffable", h, [b, g], [tiny.agent(h, "a", ["b"], first=1)])
 
 
+def daily_uneven_groups() -> Scenario:
+    """Found by hypothesis, minimised: five agents at 08:00, one at 08:30, an Erlang A queue
+    with a daily and a per-interval standard. Brute force staffs [3, 1] with S = 0; the
+    solver staffed [2, 1] with S = 3.87."""
+    h = tiny.horizon(2)
+    g = tiny.queue(
+        h, "g", forecast=[20, 3], value=0, aht_s=180, answer_within_s=0, patience_s=120,
+        daily_service_level=0.6, min_service_level=0.5, shortfall_weight=1,
+    )  # fmt: skip
+    agents = [tiny.agent(h, f"r{i}", ["g"], end=1) for i in range(5)]
+    agents.append(tiny.agent(h, "x", ["g"], first=1))
+    return tiny.scenario("daily-uneven-groups", h, [g], agents)
+
+
+def pinned_optional_with_caps() -> Scenario:
+    """Found by hypothesis, minimised: one interval, no contradictory pin, yet the solver
+    reported `infeasible` (an optional agent pinned, abandon and occupancy caps)."""
+    h = tiny.horizon(1)
+    gold = tiny.queue(
+        h, "gold", forecast=[26], value=3, aht_s=180, patience_s=60, max_abandon_rate=0.05,
+        max_occupancy=1.0,
+    )  # fmt: skip
+    silver = tiny.queue(
+        h, "silver", forecast=[24], value=1, aht_s=180, answer_within_s=60, max_occupancy=0.9
+    )
+    agents = [tiny.agent(h, "a0", ["silver"], optional=True), tiny.agent(h, "new", ["gold"])]
+    pin = tiny.pin(h, "a0", "silver", 0, 1)
+    return tiny.scenario("pinned-optional-caps", h, [gold, silver], agents, [pin])
+
+
 FIXED: dict[str, Callable[[], Scenario]] = {
     "erlang_a": erlang_a,
     "switch_penalty": switch_penalty,
@@ -219,6 +249,8 @@ FIXED: dict[str, Callable[[], Scenario]] = {
     "empty_intervals": empty_intervals,
     "mixed": mixed,
     "daily_minimum_unstaffable": daily_minimum_unstaffable,
+    "daily_uneven_groups": daily_uneven_groups,
+    "pinned_optional_with_caps": pinned_optional_with_caps,
 }
 
 
