@@ -235,6 +235,41 @@ def pinned_optional_with_caps() -> Scenario:
     return tiny.scenario("pinned-optional-caps", h, [gold, silver], agents, [pin])
 
 
+def switch_penalty_one_interval() -> Scenario:
+    """Found by hypothesis, minimised: one interval, no pins, no optional agents; with a
+    switch penalty (meaningless here) the solver reported `infeasible`, without it
+    `optimal`."""
+    h = tiny.horizon(1)
+    gold = tiny.queue(
+        h, "gold", forecast=[22], value=3, aht_s=240, answer_within_s=10, max_occupancy=0.6
+    )
+    silver = tiny.queue(h, "silver", forecast=[5], value=0.5, aht_s=240, min_service_level=0.6)
+    agents = [tiny.agent(h, "g0", ["gold"]), tiny.agent(h, "g1", ["gold"])]
+    agents.append(tiny.agent(h, "s", ["silver"]))
+    return tiny.scenario(
+        "switch-penalty-one-interval", h, [gold, silver], agents, switch_penalty=0.2
+    )
+
+
+def daily_and_occupancy_elsewhere() -> Scenario:
+    """Found by hypothesis, minimised: a daily standard met either way, and one call on a
+    queue with an occupancy cap. Brute force sends the two-skilled agent to that call
+    (S = 0); the solver kept them on the daily queue (S = 1)."""
+    h = tiny.horizon(2)
+    gold = tiny.queue(
+        h, "gold", forecast=[10, 6], aht_s=[120, 600], answer_within_s=10, daily_service_level=0.5
+    )
+    bronze = tiny.queue(
+        h, "bronze", forecast=[1, 0], aht_s=120, answer_within_s=60, max_occupancy=0.9
+    )
+    agents = [
+        tiny.agent(h, "a0", ["gold"]),
+        tiny.agent(h, "a1", ["gold", "bronze"]),
+        tiny.agent(h, "a2", ["gold"]),
+    ]
+    return tiny.scenario("daily-and-occupancy", h, [gold, bronze], agents)
+
+
 FIXED: dict[str, Callable[[], Scenario]] = {
     "erlang_a": erlang_a,
     "switch_penalty": switch_penalty,
@@ -251,6 +286,8 @@ FIXED: dict[str, Callable[[], Scenario]] = {
     "daily_minimum_unstaffable": daily_minimum_unstaffable,
     "daily_uneven_groups": daily_uneven_groups,
     "pinned_optional_with_caps": pinned_optional_with_caps,
+    "switch_penalty_one_interval": switch_penalty_one_interval,
+    "daily_and_occupancy_elsewhere": daily_and_occupancy_elsewhere,
 }
 
 

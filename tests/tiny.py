@@ -160,7 +160,9 @@ QUEUE_IDS = ("gold", "silver", "bronze")
 
 
 @st.composite
-def tiny_queues(draw: st.DrawFn, h: Horizon, qid: str, erlang_a: bool) -> Queue:
+def tiny_queues(
+    draw: st.DrawFn, h: Horizon, qid: str, erlang_a: bool, allow_daily: bool = True
+) -> Queue:
     interval_s = h.interval_s
     aht = draw(st.sampled_from([120.0, 180.0, 240.0, 300.0, 450.0, 600.0]))
     aht_varies = draw(st.booleans())
@@ -185,7 +187,7 @@ def tiny_queues(draw: st.DrawFn, h: Horizon, qid: str, erlang_a: bool) -> Queue:
         answer_within_s=draw(st.sampled_from([0.0, 10.0, 20.0, 60.0])),
         patience_s=patience,
         min_service_level=draw(optional_float),
-        daily_service_level=draw(optional_float),
+        daily_service_level=draw(optional_float) if allow_daily else None,
         max_abandon_rate=(
             draw(st.one_of(st.none(), st.sampled_from([0.02, 0.05, 0.1, 0.3])))
             if erlang_a
@@ -205,13 +207,16 @@ def tiny_scenarios(
     allow_optional: bool = True,
     allow_pins: bool = True,
     allow_price: bool = True,
+    allow_daily: bool = True,
 ) -> Scenario:
     """A random tiny scenario (see the module docstring)."""
     h = horizon(draw(st.integers(2, max_intervals)))
     n_queues = draw(st.integers(2, 3))
     qids = QUEUE_IDS[:n_queues]
     erlang_a = [draw(st.booleans()) for _ in qids]
-    queues = [draw(tiny_queues(h, qid, a)) for qid, a in zip(qids, erlang_a, strict=True)]
+    queues = [
+        draw(tiny_queues(h, qid, a, allow_daily)) for qid, a in zip(qids, erlang_a, strict=True)
+    ]
 
     agents: list[Agent] = []
     sizes = [2, *[n for n in range(3, max_agents + 1) for _ in range(2)]]  # favour more agents
