@@ -270,6 +270,22 @@ def daily_and_occupancy_elsewhere() -> Scenario:
     return tiny.scenario("daily-and-occupancy", h, [gold, bronze], agents)
 
 
+def daily_idle_after_pin() -> Scenario:
+    """Found by hypothesis, minimised: the standards are met either way (S = 0), but the
+    solver left the two-skilled agent idle at 09:00 after their pin (total 17.17) where
+    brute force puts them on gold (total 19.25)."""
+    h = tiny.horizon(3)
+    gold = tiny.queue(
+        h, "gold", forecast=[3, 0, 17], aht_s=300, answer_within_s=60, patience_s=300,
+        daily_service_level=0.7, max_occupancy=1.0,
+    )  # fmt: skip
+    silver = tiny.queue(h, "silver", forecast=[0, 1, 0], aht_s=300)
+    agents = [tiny.agent(h, "a0", ["gold", "silver"]), tiny.agent(h, "a2", ["gold"], first=2)]
+    agents += [tiny.agent(h, f"a{i}", ["gold"]) for i in (3, 4, 5)]
+    pin = tiny.pin(h, "a0", "silver", 0, 2)
+    return tiny.scenario("daily-idle-after-pin", h, [gold, silver], agents, [pin])
+
+
 FIXED: dict[str, Callable[[], Scenario]] = {
     "erlang_a": erlang_a,
     "switch_penalty": switch_penalty,
@@ -288,6 +304,7 @@ FIXED: dict[str, Callable[[], Scenario]] = {
     "pinned_optional_with_caps": pinned_optional_with_caps,
     "switch_penalty_one_interval": switch_penalty_one_interval,
     "daily_and_occupancy_elsewhere": daily_and_occupancy_elsewhere,
+    "daily_idle_after_pin": daily_idle_after_pin,
 }
 
 
