@@ -27,51 +27,48 @@ def disaggregate(
 ) -> tuple[Assignment, list[str]]:
     """Name the agents: returns ``{(agent_id, t): queue index or None}`` for every available
     interval of every working agent, and the ids of optional agents called in (scenario
-    order)."""
+    order). Works for availability groups and for per-interval pools alike: members
+    keep their queue of t−1 where the counts allow."""
     assignment: Assignment = {}
     called: list[str] = []
+    working: dict[int, list[str]] = {}
     for group in problem.groups:
         if group.optional:
-            working = list(group.members[: called_in.get(group.index, 0)])
-            called.extend(working)
+            members = list(group.members[: called_in.get(group.index, 0)])
+            called.extend(members)
         else:
-            working = list(group.members)
-        if not working:
-            continue
-        previous: dict[str, int | None] | None = None
-        for t, available in enumerate(group.available):
-            if not available:
-                previous = None
-                continue
-            x = {q: counts.get((group.index, q, t), 0) for q in group.skills}
-            if sum(x.values()) > len(working):
+            members = list(group.members)
+        if members:
+            working[group.index] = members
+    by_interval: dict[int, list[int]] = {}
+    for g in working:
+        for t, available in enumerate(problem.groups[g].available):
+            if available:
+                by_interval.setdefault(t, []).append(g)
+    for t in sorted(by_interval):
+        for g in by_interval[t]:
+            group = problem.groups[g]
+            members = working[g]
+            x = {q: counts.get((g, q, t), 0) for q in group.skills}
+            if sum(x.values()) > len(members):
                 raise AssertionError(
-                    f"group {group.index} over capacity at interval {t}: {x} > {len(working)}"
+                    f"group {g} over capacity at interval {t}: {x} > {len(members)}"
                 )
-            current = _place(working, x, previous)
-            for agent, q in current.items():
+            previous = {a: assignment.get((a, t - 1)) for a in members}
+            for agent, q in _place(members, x, previous).items():
                 assignment[(agent, t)] = q
-            previous = current
     order = {a.id: i for i, a in enumerate(problem.scenario.agents)}
     called.sort(key=order.__getitem__)
     return assignment, called
 
 
 def _place(
-    working: list[str], x: dict[int, int], previous: dict[str, int | None] | None
+    working: list[str], x: dict[int, int], previous: dict[str, int | None]
 ) -> dict[str, int | None]:
     """Place ``working`` agents so that x[q] are on queue q, the rest idle, switching as
-    few agents as possible away from ``previous`` (None: no previous interval)."""
+    few agents as possible away from ``previous`` (None: idle or absent in t−1)."""
     current: dict[str, int | None] = {}
     free = dict(x)
-    if previous is None:
-        pool = list(working)
-        for q in sorted(free):
-            for _ in range(free[q]):
-                current[pool.pop(0)] = q
-        for agent in pool:
-            current[agent] = None
-        return current
     leavers: list[str] = []
     was_idle: list[str] = []
     for agent in working:

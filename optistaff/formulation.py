@@ -20,7 +20,7 @@ Nothing here imports a solver.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,6 +41,8 @@ class AgentGroup:
     # pins: interval -> queue index or None (unassigned); only for groups of one
     pinned: dict[int, int | None] = field(default_factory=dict)
     called_in_by_pin: bool = False
+    # for a per-interval pool (see pool_agents): the one interval it covers
+    pool_interval: int | None = None
 
     @property
     def size(self) -> int:
@@ -101,10 +103,16 @@ class AllocationProblem:
         return bool(self.daily) or pol.switch_penalty > 0 or any(g.optional for g in self.groups)
 
 
-def build_problem(scenario: Scenario) -> AllocationProblem:
-    """Group agents and tabulate the exact value and shortfall curves."""
+def build_problem(scenario: Scenario, *, pooled: bool = False) -> AllocationProblem:
+    """Group agents and tabulate the exact value and shortfall curves.
+
+    With ``pooled``, agents who are neither optional nor pinned are pooled per interval
+    by skill profile (``pool_agents``): exact for every objective that does not depend
+    on who works where over time, i.e. all but the switch penalty.
+    """
     groups = group_agents(scenario)
-    n_q = len(scenario.queues)
+    if pooled:
+        groups = pool_agents(scenario, groups)
     eligible: dict[tuple[int, int], list[int]] = defaultdict(list)
     for g in groups:
         for t, ok in enumerate(g.available):
@@ -120,7 +128,6 @@ def build_problem(scenario: Scenario) -> AllocationProblem:
     for qi, queue in enumerate(scenario.queues):
         if queue.daily_service_level is not None and sum(queue.forecast) > 0:
             daily[qi] = queue.daily_service_level * float(sum(queue.forecast))
-    del n_q
     return AllocationProblem(scenario, tuple(groups), frozen_eligible, tables, daily)
 
 
@@ -166,6 +173,39 @@ def group_agents(scenario: Scenario) -> list[AgentGroup]:
             )
         )
     return groups
+
+
+def pool_agents(scenario: Scenario, groups: list[AgentGroup]) -> list[AgentGroup]:
+    """Per-interval pools (``models/02-aggregation.md``): in interval t, every available
+    agent that is neither optional nor pinned and has skill profile P is interchangeable
+    with every other such agent, whatever their shifts. One group per (P, t) replaces the
+    availability-keyed groups; optional and pinned groups are kept as they are."""
+    T = scenario.horizon.intervals
+    kept = [g for g in groups if g.optional or g.pinned]
+    pools: dict[tuple[tuple[int, ...], int], list[str]] = {}
+    order = {a.id: i for i, a in enumerate(scenario.agents)}
+    for g in groups:
+        if g.optional or g.pinned:
+            continue
+        for t in range(T):
+            if g.available[t]:
+                pools.setdefault((g.skills, t), []).extend(g.members)
+    out: list[AgentGroup] = []
+    for g in kept:
+        out.append(replace(g, index=len(out)))
+    for (skills, t), members in sorted(pools.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        out.append(
+            AgentGroup(
+                index=len(out),
+                members=tuple(sorted(members, key=order.__getitem__)),
+                skills=skills,
+                available=tuple(i == t for i in range(T)),
+                optional=False,
+                cost_per_interval=0.0,
+                pool_interval=t,
+            )
+        )
+    return out
 
 
 def tabulate(

@@ -60,10 +60,12 @@ def solve(
         policy = replace(policy, threads=int(threads))
     scenario = replace(scenario, policy=policy)
 
-    problem = build_problem(scenario)
+    problem = build_problem(scenario, pooled=True)
+    identity = build_problem(scenario) if policy.switch_penalty > 0 else None
     built = time.monotonic()
     result = cpsat.solve(
         problem,
+        identity=identity,
         time_limit_s=max(policy.time_limit_s - (built - started), 0.01),
         mip_gap=policy.mip_gap,
         threads=policy.threads,
@@ -78,7 +80,8 @@ def solve(
         assignment: dict[tuple[str, int], str | None] = {}
         called: list[str] = []
     else:
-        by_index, called = disaggregate(problem, result.counts, result.called_in)
+        grouped = identity if identity is not None else problem
+        by_index, called = disaggregate(grouped, result.counts, result.called_in)
         assignment = {k: (None if q is None else queue_ids[q]) for k, q in by_index.items()}
     ev = evaluate(scenario, assignment, called)
 

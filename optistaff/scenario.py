@@ -204,8 +204,7 @@ class Scenario:
         data["agents"] = agents
         if self.pins:
             data["pins"] = [
-                {"agent": p.agent, "queue": p.queue, "from": p.from_, "to": p.to}
-                for p in self.pins
+                {"agent": p.agent, "queue": p.queue, "from": p.from_, "to": p.to} for p in self.pins
             ]
         pol = self.policy
         data["policy"] = {

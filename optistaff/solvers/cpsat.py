@@ -13,11 +13,12 @@ recomputed from the assignment with the exact formulas, never read from here.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,10 @@ from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveSta
 # An integer objective of at most this magnitude keeps CP-SAT's int64 arithmetic and
 # its LP (doubles) comfortably exact.
 _MAX_SCALED = 1e15
+# Largest integer coefficient given to CP-SAT. CP-SAT 9.15's presolve returned wrong
+# optima on models whose linear constraints had coefficients near 1e10 (reproduced in
+# tests/test_solver_numerics.py); 2**30 keeps well clear of that.
+_MAX_COEFFICIENT = float(2**30)
 # Wanted absolute rounding error of a whole objective, in objective units.
 _WANTED_ERROR = 1e-8
 
@@ -41,6 +46,9 @@ class _Table:
     literals: list[cp_model.IntVar]
 
 
+_DailyTerm = tuple[np.ndarray, list[cp_model.IntVar], tuple[int, int]]
+
+
 @dataclass
 class _Built:
     model: cp_model.CpModel
@@ -49,15 +57,27 @@ class _Built:
     cells: list[_Table] = field(default_factory=list)
     daily: dict[int, cp_model.IntVar] = field(default_factory=dict)
     switches: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    drops: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
+    # queue -> (scaled target, [(scaled answered(n) of a cell, its literals, (q, t))])
+    daily_terms: dict[int, tuple[int, list[_DailyTerm]]] = field(default_factory=dict)
+    all_in: bool = False
+    problem: Any = None
+    short_floor: int | None = None
+    # a tighter value ceiling, valid once level 1 attains short_floor (every S_t at its
+    # own minimum, so the per-interval level-2 bounds hold)
+    value_ceiling_at_floor: int | None = None
+    hint_objectives: tuple[int, int] | None = None
+    hint_plan: tuple[dict[tuple[int, int, int], int], dict[int, int]] | None = None
+    value_ceiling: int | None = None
 
 
-def choose_scale(upper_bound: float, n_terms: int) -> float:
-    """The power of ten that makes ``n_terms`` roundings cost at most ``_WANTED_ERROR`` in
-    total, capped so that ``upper_bound`` × scale stays below ``_MAX_SCALED``."""
-    wanted = max(1.0, 0.5 * max(n_terms, 1) / _WANTED_ERROR)
-    cap = _MAX_SCALED / max(upper_bound, 1.0)
-    exponent = min(math.ceil(math.log10(wanted)), math.floor(math.log10(cap)))
-    return float(10.0 ** max(exponent, 0))
+def choose_scale(upper_bound: float, n_terms: int, max_coefficient: float) -> float:
+    """The scale that makes ``n_terms`` roundings cost at most ``_WANTED_ERROR`` in total
+    (a power of ten), capped so that ``upper_bound`` × scale stays below ``_MAX_SCALED``
+    and no coefficient exceeds ``_MAX_COEFFICIENT`` (``models/06-objective.md``)."""
+    wanted = 10.0 ** math.ceil(math.log10(max(1.0, 0.5 * max(n_terms, 1) / _WANTED_ERROR)))
+    cap = min(_MAX_SCALED / max(upper_bound, 1.0), _MAX_COEFFICIENT / max(max_coefficient, 1e-12))
+    return max(min(wanted, cap), 1.0)
 
 
 # -- constraint families ---------------------------------------------------------------
@@ -78,13 +98,15 @@ def add_allocation(b: _Built, p: AllocationProblem, ts: Sequence[int]) -> None:
                     b.y[(g, q, t)] = b.model.new_int_var(0, group.size, f"y_{g}_{q}_{t}")
 
 
-def add_optional_agents(b: _Built, p: AllocationProblem) -> None:
+def add_optional_agents(b: _Built, p: AllocationProblem, *, all_in: bool = False) -> None:
     """z[g] ∈ {0..|g|}: members of optional group g called in (all-or-nothing per agent:
-    a called-in agent is paid for every available interval). A pin calls its agent in."""
+    a called-in agent is paid for every available interval). A pin calls its agent in.
+    With ``all_in`` every optional agent is in at no cost (a relaxation used for bounds)."""
+    b.all_in = all_in
     for group in p.groups:
         if not group.optional:
             continue
-        if group.called_in_by_pin:
+        if group.called_in_by_pin or all_in:
             b.z[group.index] = group.size
         else:
             b.z[group.index] = b.model.new_int_var(0, group.size, f"z_{group.index}")
@@ -131,14 +153,25 @@ def add_daily_minimums(b: _Built, p: AllocationProblem, ts: Sequence[int], scale
         if weight == 0:
             continue
         rhs = round(scale * weight * target)
-        answered = []
+        answered: list[_DailyTerm] = []
         for tab in b.cells:
             if tab.cell.queue != q or tab.cell.interval not in ts:
                 continue
-            answered.extend(_scaled_terms(tab, tab.cell.answered * weight, scale, base=False))
+            ints = np.rint(tab.cell.answered * weight * scale).astype(np.int64)
+            if not tab.literals:  # nobody can work there: n = 0
+                rhs -= int(ints[0])
+                continue
+            answered.append((ints, tab.literals, (q, tab.cell.interval)))
+        terms = [
+            int(c) * lit
+            for ints, lits, _ in answered
+            for c, lit in zip(ints, lits, strict=True)
+            if c
+        ]
         d = b.model.new_int_var(0, max(rhs, 0), f"daily_{q}")
-        b.model.add(d + _sum(answered) >= rhs)
+        b.model.add(d + _sum(terms) >= rhs)
         b.daily[q] = d
+        b.daily_terms[q] = (rhs, answered)
 
 
 def add_switches(b: _Built, p: AllocationProblem, ts: Sequence[int]) -> None:
@@ -164,6 +197,7 @@ def add_switches(b: _Built, p: AllocationProblem, ts: Sequence[int]) -> None:
                 d = b.model.new_int_var(0, group.size, f"d_{g}_{q}_{t}")
                 b.model.add(d >= now - nxt)
                 drops.append(d)
+                b.drops[(g, q, t)] = d
             if not drops:
                 continue
             placed_next = [b.y[(g, q, t + 1)] for q in group.skills if (g, q, t + 1) in b.y]
@@ -191,6 +225,8 @@ def _shortfall_expr(b: _Built, scale: float) -> tuple[Any, float]:
     (the n = 0 shortfall of every cell, in objective units)."""
     terms: list[cp_model.LinearExprT] = []
     constant = 0.0
+    if scale <= 0:
+        return 0, 0.0
     for tab in b.cells:
         if not tab.literals:
             constant += float(tab.cell.shortfall[0])
@@ -213,7 +249,7 @@ def _value_expr(b: _Built, p: AllocationProblem, scale: float) -> tuple[Any, flo
         terms.extend(_scaled_terms(tab, tab.cell.value, scale))
     for g, zg in b.z.items():
         c = round(scale * p.groups[g].cost_if_called)
-        if c:
+        if c and not b.all_in:
             terms.append(-c * zg)
     penalty = round(scale * p.scenario.policy.switch_penalty)
     if penalty:
@@ -221,9 +257,30 @@ def _value_expr(b: _Built, p: AllocationProblem, scale: float) -> tuple[Any, flo
     return _sum(terms), constant
 
 
-def _bounds(p: AllocationProblem, ts: Sequence[int]) -> tuple[float, float, int]:
-    """Upper bounds of the shortfall and the value objectives over the block, and the
-    number of rounded terms (for choosing scales)."""
+def _interval_terms(b: _Built, t: int, which: str, scale: float) -> Any:
+    """The scaled cell terms of interval t (``which``: "shortfall" or "value"), exactly as
+    they appear in the objectives (n = 0 value subtracted)."""
+    terms: list[cp_model.LinearExprT] = []
+    for tab in b.cells:
+        if tab.cell.interval == t and tab.literals:
+            table = tab.cell.shortfall if which == "shortfall" else tab.cell.value
+            terms.extend(_scaled_terms(tab, table, scale))
+    return _sum(terms)
+
+
+@dataclass(frozen=True)
+class _Magnitudes:
+    """Upper bounds of the two objectives, their largest coefficients, and the number of
+    rounded terms: what the scales are chosen from."""
+
+    shortfall: float
+    value: float
+    shortfall_coefficient: float
+    value_coefficient: float
+    terms: int
+
+
+def _bounds(p: AllocationProblem, ts: Sequence[int]) -> _Magnitudes:
     block = set(ts)
     cells = [c for (q, t), c in p.tables.items() if t in block]
     short = sum(float(np.max(c.shortfall)) for c in cells)
@@ -231,7 +288,21 @@ def _bounds(p: AllocationProblem, ts: Sequence[int]) -> tuple[float, float, int]
     value = sum(float(np.max(np.abs(c.value))) for c in cells)
     value += sum(g.cost_if_called * g.size for g in p.groups if g.optional)
     value += p.scenario.policy.switch_penalty * sum(g.size for g in p.groups) * len(ts)
-    return short, value, len(cells) + len(p.daily) + len(p.groups)
+    short_coef = max(
+        [float(np.max(np.abs(c.shortfall - c.shortfall[0]))) for c in cells]
+        + [
+            p.scenario.queues[c.queue].weight * float(np.max(c.answered))
+            for c in cells
+            if c.queue in p.daily
+        ]
+        + [1.0]
+    )
+    value_coef = max(
+        [float(np.max(np.abs(c.value - c.value[0]))) for c in cells]
+        + [g.cost_if_called for g in p.groups if g.optional]
+        + [p.scenario.policy.switch_penalty, 1e-12]
+    )
+    return _Magnitudes(short, value, short_coef, value_coef, len(cells) + len(p.daily) + 1)
 
 
 # -- solving ---------------------------------------------------------------------------
@@ -326,21 +397,6 @@ class _Runner:
         return solver, _StageResult(status, math.nan, math.nan)
 
 
-def _hint_from(b: _Built, solver: cp_model.CpSolver) -> None:
-    b.model.clear_hints()
-    for var in b.y.values():
-        if not isinstance(var, int):
-            b.model.add_hint(var, solver.value(var))
-    for var in b.z.values():
-        if not isinstance(var, int):
-            b.model.add_hint(var, solver.value(var))
-    for tab in b.cells:
-        for lit in tab.literals:
-            b.model.add_hint(lit, solver.value(lit))
-    for var in list(b.daily.values()) + list(b.switches.values()):
-        b.model.add_hint(var, solver.value(var))
-
-
 def _extract(
     b: _Built, solver: cp_model.CpSolver | None
 ) -> tuple[dict[tuple[int, int, int], int], dict[int, int]]:
@@ -355,102 +411,318 @@ def _extract(
     return counts, called
 
 
+def _hint(
+    b: _Built,
+    p: AllocationProblem,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+    scales: _Scales,
+) -> None:
+    """Hint a complete solution (every variable) from group counts, so CP-SAT starts from
+    it: y and z as given, then u, d, s and the daily D as the constraints define them.
+    Records the hint's scaled objectives in ``b.hint_objectives``."""
+    b.model.clear_hints()
+    short_int = 0
+    value_int = 0
+    for key, var in b.y.items():
+        if not isinstance(var, int):
+            b.model.add_hint(var, counts.get(key, 0))
+    for g, var in b.z.items():
+        if not isinstance(var, int):
+            b.model.add_hint(var, called.get(g, 0))
+    n: dict[tuple[int, int], int] = {}
+    for (_g, q, t), k in counts.items():
+        n[(q, t)] = n.get((q, t), 0) + k
+    for tab in b.cells:
+        staffed = n.get((tab.cell.queue, tab.cell.interval), 0)
+        for k, lit in enumerate(tab.literals):
+            b.model.add_hint(lit, int(k == staffed))
+        if tab.literals:
+            if scales.shortfall > 0:
+                ints = np.rint(tab.cell.shortfall * scales.shortfall).astype(np.int64)
+                short_int += int(ints[staffed] - ints[0])
+            vints = np.rint(tab.cell.value * scales.value).astype(np.int64)
+            value_int += int(vints[staffed] - vints[0])
+    for q, (rhs, answered) in b.daily_terms.items():
+        got = 0
+        for ints, _lits, cell in answered:
+            got += int(ints[n.get(cell, 0)])
+        b.model.add_hint(b.daily[q], max(0, rhs - got))
+        short_int += max(0, rhs - got)
+    if not b.all_in:
+        for g in b.z:
+            value_int -= round(scales.value * p.groups[g].cost_if_called) * called.get(g, 0)
+    penalty = round(scales.value * p.scenario.policy.switch_penalty)
+    for (g, q, t), var in b.drops.items():
+        b.model.add_hint(var, max(0, counts.get((g, q, t), 0) - counts.get((g, q, t + 1), 0)))
+    for (g, t), var in b.switches.items():
+        group = p.groups[g]
+        cap = called.get(g, 0) if group.optional else group.size
+        drops = sum(
+            max(0, counts.get((g, q, t), 0) - counts.get((g, q, t + 1), 0)) for q in group.skills
+        )
+        idle = cap - sum(counts.get((g, q, t + 1), 0) for q in group.skills)
+        b.model.add_hint(var, max(0, drops - idle))
+        value_int -= penalty * max(0, drops - idle)
+    b.hint_objectives = (short_int, value_int)
+    b.hint_plan = (dict(counts), dict(called))
+
+
+@dataclass(frozen=True)
+class _Scales:
+    """Integer scales of the two objectives (``models/06-objective.md``)."""
+
+    shortfall: float
+    value: float
+
+
+def _choose_scales(p: AllocationProblem) -> _Scales:
+    m = _bounds(p, range(p.n_intervals))
+    price = p.scenario.policy.shortfall_price
+    if price is not None:
+        value = choose_scale(
+            m.value + price * m.shortfall,
+            m.terms,
+            max(m.value_coefficient, price * m.shortfall_coefficient),
+        )
+        return _Scales(shortfall=value * price, value=value)
+    return _Scales(
+        choose_scale(m.shortfall, m.terms, m.shortfall_coefficient),
+        choose_scale(m.value, m.terms, m.value_coefficient),
+    )
+
+
 @dataclass
 class _BlockResult:
+    """One lexicographic solve. Scaled figures are CP-SAT's integer objectives (without the
+    n = 0 constants): ``short_*`` of level 1, ``value_*`` of level 2 (or the priced one)."""
+
     status: SolveStatus
     counts: dict[tuple[int, int, int], int]
     called_in: dict[int, int]
-    bound: float | None
-    shortfall_bound: float | None
+    bound: float | None = None  # level-2 bound in objective units
+    shortfall_bound: float | None = None  # level-1 bound in objective units
+    short_obj: int = 0
+    short_bound: int = 0
+    value_bound: int | None = None
+    value_obj: int | None = None
+
+
+@dataclass
+class _Cuts:
+    """Valid inequalities from the per-interval solves (``models/07-decomposition.md``):
+    S_t ≥ short_lb[t]; S_t ≤ short_cap[t] (only where level 1 is known to split per
+    interval); V_t ≤ value_ub[t] (cell value of interval t)."""
+
+    short_lb: dict[int, int] = field(default_factory=dict)
+    short_cap: dict[int, int] = field(default_factory=dict)
+    value_ub: dict[int, int] = field(default_factory=dict)
+    value_ub_at_floor: dict[int, int] = field(default_factory=dict)
+
+    def add_to(self, b: _Built, scales: _Scales) -> None:
+        # the sums bound the objectives themselves (D ≥ 0; cost, switching ≥ 0); they
+        # serve as proofs in _solve_block (CP-SAT does not derive them from these cuts)
+        if self.short_lb:
+            b.short_floor = sum(self.short_lb.values())
+        intervals = {tab.cell.interval for tab in b.cells}
+        if self.value_ub and len(self.value_ub) == len(intervals):
+            b.value_ceiling = sum(self.value_ub.values())
+        if self.value_ub_at_floor and len(self.value_ub_at_floor) == len(intervals):
+            b.value_ceiling_at_floor = sum(self.value_ub_at_floor.values())
+        for t, lb in self.short_lb.items():
+            b.model.add(_interval_terms(b, t, "shortfall", scales.shortfall) >= lb)
+        for t, cap in self.short_cap.items():
+            b.model.add(_interval_terms(b, t, "shortfall", scales.shortfall) <= cap)
+        for t, ub in self.value_ub.items():
+            b.model.add(_interval_terms(b, t, "value", scales.value) <= ub)
+
+
+def _build(
+    p: AllocationProblem, ts: Sequence[int], scales: _Scales, *, all_in: bool = False
+) -> _Built:
+    b = _Built(cp_model.CpModel(), problem=p)
+    add_allocation(b, p, ts)
+    add_optional_agents(b, p, all_in=all_in)
+    add_capacity(b, p, ts)
+    add_staffing_curves(b, p, ts)
+    if scales.shortfall > 0 and not all_in:  # per-interval relaxations omit daily minimums
+        add_daily_minimums(b, p, ts, scales.shortfall)
+    add_switches(b, p, ts)
+    return b
 
 
 def _solve_block(
+    b: _Built,
     p: AllocationProblem,
-    ts: Sequence[int],
+    scales: _Scales,
     runner: _Runner,
     deadline: float,
     mip_gap: float,
     progress: ProgressCallback | None,
     start: float,
+    *,
+    level1_known: bool = False,
 ) -> _BlockResult:
+    """Lexicographic solve of one built model: level 1 (minimise the weighted shortfall),
+    then level 2 (maximise value − cost − switching with the shortfall held). With
+    ``level1_known`` the model already holds the shortfall at its optimum (per-interval
+    caps) and only level 2 runs. With a shortfall price: one priced objective.
+
+    Known bounds (``b.short_floor``, ``b.value_ceiling``, from the per-interval solves)
+    count as proofs: a hinted plan that attains one needs no search, and a search that
+    stops at its time limit is still optimal when its plan is within tolerance of one."""
     policy = p.scenario.policy
-    short_ub, value_ub, n_terms = _bounds(p, ts)
-    priced = policy.shortfall_price is not None
-    scale2 = choose_scale(value_ub + (policy.shortfall_price or 0.0) * short_ub, n_terms)
-    scale1 = scale2 * (policy.shortfall_price or 0.0) if priced else choose_scale(short_ub, n_terms)
+    value, value_const = _value_expr(b, p, scales.value)
+    abs_gap2 = 1e-6 * scales.value  # model.md: mip_gap relative, absolute floor 1e-6
+    shortfall, short_const = _shortfall_expr(b, scales.shortfall)
+    has_shortfall = scales.shortfall > 0 and bool(b.cells or b.daily)
+    result = _BlockResult(SolveStatus.OPTIMAL, {}, {}, shortfall_bound=0.0)
 
-    b = _Built(cp_model.CpModel())
-    add_allocation(b, p, ts)
-    add_optional_agents(b, p)
-    add_capacity(b, p, ts)
-    add_staffing_curves(b, p, ts)
-    if not priced or scale1 > 0:
-        add_daily_minimums(b, p, ts, scale1)
-    add_switches(b, p, ts)
-
-    value, value_const = _value_expr(b, p, scale2)
-    abs_gap2 = 1e-6 * scale2  # model.md: mip_gap relative, absolute floor 1e-6
-    has_shortfall = short_ub > 0
-    shortfall_bound: float | None = 0.0
-
-    if priced:
-        assert policy.shortfall_price is not None
-        shortfall, short_const = (
-            _shortfall_expr(b, scale1) if scale1 > 0 and has_shortfall else (0, 0.0)
-        )
+    if policy.shortfall_price is not None:
         price = policy.shortfall_price
-        b.model.maximize(value - shortfall)
-        offset = value_const - price * short_const
-        cb = _Callback("value", scale2, 1.0, offset, start, progress)
+        b.model.maximize(value - shortfall if has_shortfall else value)
+        offset = value_const - (price * short_const if has_shortfall else 0.0)
+        cb = _Callback("value", scales.value, 1.0, offset, start, progress)
         solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
-        shortfall_bound = None
-    else:
-        if has_shortfall:
-            shortfall, short_const = _shortfall_expr(b, scale1)
+        if res.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return _fallback(b, res.status)
+        counts, called = _extract(b, solver)
+        result.status = _status(res.status == cp_model.OPTIMAL)
+        result.counts, result.called_in = counts, called
+        result.shortfall_bound = None
+        result.bound = res.bound / scales.value + offset
+        result.value_bound = math.floor(res.bound + 1e-6)
+        result.value_obj = round(res.objective)
+        return result
+
+    # level 1
+    tol1 = math.ceil(0.5e-7 * scales.shortfall) if scales.shortfall > 0 else 0
+    level1_optimal = True
+    first: _BlockResult | None = None
+    if has_shortfall and not level1_known:
+        hinted = b.hint_objectives
+        if hinted is not None and b.short_floor is not None and hinted[0] <= b.short_floor + tol1:
+            # the hinted plan attains the proven floor: level 1 is solved, no search
+            assert b.hint_plan is not None
+            result.short_obj, result.short_bound = hinted[0], b.short_floor
+            counts, called = b.hint_plan
+        else:
             b.model.minimize(shortfall)
-            cb = _Callback("shortfall", scale1, 1.0, short_const, start, progress)
+            cb = _Callback("shortfall", scales.shortfall, 1.0, short_const, start, progress)
             # level-1 tolerance of model.md: S ≤ S* + max(1e-9·S*, 1e-7)
             solver, res1 = runner.run(
-                b.model, deadline - time.monotonic(), 1e-9, 0.5e-7 * scale1, cb
+                b.model, deadline - time.monotonic(), 1e-9, 0.5e-7 * scales.shortfall, cb
             )
             if res1.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                return _fallback(b, p, res1.status)
-            shortfall_bound = res1.bound / scale1 + short_const
-            level1_status = res1.status
-            b.model.add(shortfall <= round(res1.objective))
-            _hint_from(b, solver)
-        else:
-            level1_status = cp_model.OPTIMAL
-        b.model.maximize(value)
-        cb = _Callback("value", scale2, 1.0, value_const, start, progress)
-        solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
-        if res.status == cp_model.OPTIMAL and level1_status != cp_model.OPTIMAL:
-            res = _StageResult(cp_model.FEASIBLE, res.objective, res.bound)
-        offset = value_const
+                return _fallback(b, res1.status)
+            bound1 = res1.bound if b.short_floor is None else max(res1.bound, b.short_floor)
+            result.short_obj = round(res1.objective)
+            result.short_bound = math.ceil(bound1 - 1e-6)
+            level1_optimal = res1.status == cp_model.OPTIMAL or (result.short_obj - bound1 <= tol1)
+            counts, called = _extract(b, solver)
+            if hinted is None or hinted[0] > result.short_obj:
+                # the given hint does not fit level 1's optimum: start from level 1's plan
+                _hint(b, p, counts, called, scales)
+        result.shortfall_bound = result.short_bound / scales.shortfall + short_const
+        b.model.add(shortfall <= result.short_obj)
+        first = replace(
+            result, status=SolveStatus.FEASIBLE, counts=dict(counts), called_in=dict(called)
+        )
+    elif level1_known:
+        result.shortfall_bound = None
 
+    # level 2
+    ceiling = b.value_ceiling
+    at_floor = level1_known or (
+        b.short_floor is not None and result.short_obj <= b.short_floor + tol1
+    )
+    if b.value_ceiling_at_floor is not None and at_floor:
+        ceiling = (
+            b.value_ceiling_at_floor if ceiling is None else min(ceiling, b.value_ceiling_at_floor)
+        )
+    hinted = b.hint_objectives
+    fits = hinted is not None and (
+        not has_shortfall or level1_known or hinted[0] <= result.short_obj
+    )
+    if ceiling is not None and fits and hinted is not None and hinted[1] >= ceiling - abs_gap2:
+        # the hinted plan attains the proven ceiling: level 2 is solved, no search
+        assert b.hint_plan is not None
+        result.counts, result.called_in = b.hint_plan
+        result.status = _status(level1_optimal)
+        result.value_obj = hinted[1]
+        result.value_bound = ceiling
+        result.bound = ceiling / scales.value + value_const
+        return result
+    b.model.maximize(value)
+    cb = _Callback("value", scales.value, 1.0, value_const, start, progress)
+    solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
     if res.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _fallback(b, p, res.status)
+        if first is not None:
+            return first  # level 2 found nothing in time: level 1's plan stands
+        return _fallback(b, res.status)
+    bound2 = res.bound if ceiling is None else min(res.bound, ceiling)
+    gap_ok = bound2 - res.objective <= max(
+        abs_gap2, mip_gap * abs(bound2 + value_const * scales.value)
+    )
     counts, called = _extract(b, solver)
-    status = SolveStatus.OPTIMAL if res.status == cp_model.OPTIMAL else SolveStatus.FEASIBLE
-    return _BlockResult(status, counts, called, res.bound / scale2 + offset, shortfall_bound)
+    result.status = _status(level1_optimal and (res.status == cp_model.OPTIMAL or gap_ok))
+    result.counts, result.called_in = counts, called
+    result.bound = bound2 / scales.value + value_const
+    result.value_bound = math.floor(bound2 + 1e-6)
+    result.value_obj = round(res.objective)
+    return result
 
 
-def _fallback(b: _Built, p: AllocationProblem, native: int) -> _BlockResult:
+def _status(optimal: bool) -> SolveStatus:
+    return SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
+
+
+def _fallback(b: _Built, native: int) -> _BlockResult:
     """No solution in time (or none at all): infeasible pins, or the trivial plan."""
     if native == cp_model.INFEASIBLE:
-        return _BlockResult(SolveStatus.INFEASIBLE, {}, {}, None, None)
+        return _BlockResult(SolveStatus.INFEASIBLE, {}, {})
     if native == cp_model.MODEL_INVALID:
         from optistaff.errors import SolveError
 
         raise SolveError("CP-SAT rejected the model (a bug in optistaff: please report it)")
     # time ran out before any solution: pinned decisions only, everyone else unassigned
     counts, called = _extract(b, None)
-    return _BlockResult(SolveStatus.FEASIBLE, counts, called, None, None)
+    return _BlockResult(SolveStatus.FEASIBLE, counts, called)
+
+
+def _regroup(
+    source: AllocationProblem,
+    target: AllocationProblem,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+) -> tuple[dict[tuple[int, int, int], int], dict[int, int]]:
+    """A solution of ``source``'s groups as counts of ``target``'s groups (agents named
+    with fewest switches first, ``optistaff.disaggregate``)."""
+    from optistaff.disaggregate import disaggregate
+
+    assignment, called_ids = disaggregate(source, counts, called)
+    group_at: dict[tuple[str, int], int] = {}  # (agent, t) -> target group
+    for g in target.groups:
+        for t, available in enumerate(g.available):
+            if available:
+                for a in g.members:
+                    group_at[(a, t)] = g.index
+    out: dict[tuple[int, int, int], int] = {}
+    for (agent, t), q in assignment.items():
+        if q is not None:
+            key = (group_at[(agent, t)], q, t)
+            out[key] = out.get(key, 0) + 1
+    z: dict[int, int] = {}
+    optional_group = {a: g.index for g in target.groups if g.optional for a in g.members}
+    for agent in called_ids:
+        z[optional_group[agent]] = z.get(optional_group[agent], 0) + 1
+    return out, z
 
 
 def solve(
     problem: AllocationProblem,
     *,
+    identity: AllocationProblem | None = None,
     time_limit_s: float,
     mip_gap: float,
     threads: int,
@@ -460,50 +732,264 @@ def solve(
 ) -> SolverResult:
     """Solve the allocation problem exactly (within ``mip_gap``) with CP-SAT.
 
-    When nothing couples intervals (no daily minimum, no switch penalty, no optional
-    agent) each interval is an independent problem and is solved on its own
-    (``models/07-decomposition.md``); otherwise one model covers the horizon.
+    ``problem`` is the pooled problem (``build_problem(..., pooled=True)``); with a switch
+    penalty pass the ``identity`` problem too (groups that keep agents' identity over
+    time). ``models/07-decomposition.md`` describes the method:
+
+    1. every interval is solved on its own (pooled, optional agents all in for free);
+       when nothing couples intervals that is the answer;
+    2. otherwise one model covers the horizon (the identity model if switches count),
+       seeded with step 1's plan and tightened by its per-interval bounds.
+
+    ``SolverResult.counts`` refer to the groups of ``identity`` when given, else of
+    ``problem``.
     """
     start = time.monotonic()
     deadline = start + time_limit_s
     runner = _Runner(threads, seed, stop)
+    final = identity if identity is not None else problem
+    scales = _choose_scales(final)
     T = problem.n_intervals
-    blocks: list[list[int]] = (
-        [list(range(T))] if problem.couples_intervals else [[t] for t in range(T)]
-    )
+    priced = problem.scenario.policy.shortfall_price is not None
+    has_daily = bool(problem.daily)
+    has_optional = any(g.optional for g in problem.groups)
+    coupled = has_daily or has_optional or identity is not None
+
+    # 1. per-interval solves
+    per: list[_BlockResult] = []
+    for t in range(T):
+        if progress is not None:
+            progress(Progress("intervals", math.nan, math.nan, time.monotonic() - start, t, T))
+        b = _build(problem, [t], scales, all_in=True)
+        per.append(_solve_block(b, problem, scales, runner, deadline, mip_gap, progress, start))
     counts: dict[tuple[int, int, int], int] = {}
     called: dict[int, int] = {}
-    statuses: list[SolveStatus] = []
-    bound: float | None = 0.0
-    short_bound: float | None = 0.0
-    for i, ts in enumerate(blocks):
-        if len(blocks) > 1 and progress is not None:
-            progress(Progress("intervals", math.nan, math.nan, time.monotonic() - start, i, T))
-        res = _solve_block(problem, ts, runner, deadline, mip_gap, progress, start)
-        statuses.append(res.status)
+    for res in per:
         counts.update(res.counts)
         for g, k in res.called_in.items():
             called[g] = max(called.get(g, 0), k)
-        bound = None if bound is None or res.bound is None else bound + res.bound
-        short_bound = (
-            None
-            if short_bound is None or res.shortfall_bound is None
-            else short_bound + res.shortfall_bound
+    status = _combine([r.status for r in per])
+    if not coupled or status == SolveStatus.INFEASIBLE:
+        return _result(status, counts, called, per, "per-interval", start)
+
+    # 2. one model over the horizon, seeded and cut by the per-interval results
+    cuts = _Cuts()
+    max_value: list[_BlockResult] = []
+    if not priced:
+        for t, res in enumerate(per):
+            cuts.short_lb[t] = res.short_bound
+            if not has_daily:
+                # level 1 splits per interval: S_t is held at its own optimum, and the
+                # per-interval level-2 bound holds (before cost and switching)
+                cuts.short_cap[t] = res.short_obj
+                if res.value_bound is not None:
+                    cuts.value_ub[t] = res.value_bound
+        if has_daily:
+            for t in range(T):  # value bound regardless of shortfall
+                b = _build(problem, [t], _Scales(0.0, scales.value), all_in=True)
+                max_value.append(
+                    _solve_block(
+                        b,
+                        problem,
+                        _Scales(0.0, scales.value),
+                        runner,
+                        deadline,
+                        mip_gap,
+                        None,
+                        start,
+                    )
+                )
+            for t, res in enumerate(max_value):
+                if res.value_bound is not None and res.status == SolveStatus.OPTIMAL:
+                    cuts.value_ub[t] = res.value_bound
+            for t, res in enumerate(per):
+                if res.value_bound is not None:
+                    cuts.value_ub_at_floor[t] = res.value_bound
+    required = (
+        _required_optional(problem, per, scales, runner, deadline)
+        if has_optional and not priced and not has_daily
+        else None
+    )
+    if required is not None and identity is None and not priced and not has_daily:
+        enumerated = _enumerate_optional(
+            problem, per, required, scales, runner, deadline, mip_gap, start
         )
-    if SolveStatus.INFEASIBLE in statuses:
-        status = SolveStatus.INFEASIBLE
-    elif all(s == SolveStatus.OPTIMAL for s in statuses):
-        status = SolveStatus.OPTIMAL
-    else:
-        status = SolveStatus.FEASIBLE
+        if enumerated is not None:
+            return enumerated
+    hint_counts, hint_called = _regroup(problem, final, counts, called)
+    b = _build(final, range(T), scales)
+    cuts.add_to(b, scales)
+    for g in required or ():
+        _call_in_all(b, problem, final, g)
+    _hint(b, final, hint_counts, hint_called, scales)
+    whole = _solve_block(
+        b,
+        final,
+        scales,
+        runner,
+        deadline,
+        mip_gap,
+        progress,
+        start,
+        level1_known=not priced and not has_daily,
+    )
+    if whole.status == SolveStatus.INFEASIBLE:
+        return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
+    if whole.bound is None:  # nothing found in time: the per-interval plan, all called in
+        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, [], "monolithic", start)
+    level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
+    final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
+    name = "per-interval+" + ("identity" if identity is not None else "horizon")
+    return _result(final_status, whole.counts, whole.called_in, [whole], name, start)
+
+
+def _required_optional(
+    p: AllocationProblem,
+    per: Sequence[_BlockResult],
+    scales: _Scales,
+    runner: _Runner,
+    deadline: float,
+) -> set[int]:
+    """Optional groups every member of which is needed for level 1: with one member fewer,
+    some interval's least weighted shortfall rises above what the full group attains.
+    When level 1 splits per interval (no daily minimum), the lexicographic optimum must
+    call them all in (``models/05-optional-and-switches.md``)."""
+    required: set[int] = set()
+    for group in p.groups:
+        if not group.optional or group.called_in_by_pin:
+            continue
+        for t, available in enumerate(group.available):
+            if not available or per[t].status != SolveStatus.OPTIMAL:
+                continue
+            b = _build(p, [t], scales, all_in=True)
+            placed = [b.y[(group.index, q, t)] for q in group.skills if (group.index, q, t) in b.y]
+            if not placed:
+                continue
+            b.model.add(_sum(placed) <= group.size - 1)
+            shortfall, _ = _shortfall_expr(b, scales.shortfall)
+            if isinstance(shortfall, int):
+                continue
+            b.model.minimize(shortfall)
+            cb = _Callback("shortfall", scales.shortfall, 1.0, 0.0, 0.0, None)
+            _, res = runner.run(b.model, deadline - time.monotonic(), 0.0, 0.0, cb)
+            if res.status == cp_model.OPTIMAL and res.bound > per[t].short_obj + 0.5:
+                required.add(group.index)
+                break
+    return required
+
+
+def _enumerate_optional(
+    p: AllocationProblem,
+    per: Sequence[_BlockResult],
+    required: set[int],
+    scales: _Scales,
+    runner: _Runner,
+    deadline: float,
+    mip_gap: float,
+    start: float,
+) -> SolverResult | None:
+    """Exact choice of optional agents by enumeration, when level 1 splits per interval and
+    few optional groups are undecided (``models/05-optional-and-switches.md``).
+
+    For each combination of called-in counts of the undecided groups, an interval is
+    re-solved only for the undecided groups available in it (cached by their counts).
+    A combination is admissible when every interval still attains its least weighted
+    shortfall; the best admissible one maximises Σ value − cost. None when there are
+    more than 64 combinations (the horizon model decides then)."""
+    undecided = [
+        g.index
+        for g in p.groups
+        if g.optional and not g.called_in_by_pin and g.index not in required
+    ]
+    choices = [range(p.groups[g].size, -1, -1) for g in undecided]
+    if math.prod(len(c) for c in choices) > 64:
+        return None
+    tol = math.ceil(0.5e-7 * scales.shortfall) if scales.shortfall > 0 else 0
+    cache: dict[tuple[int, tuple[int, ...]], _BlockResult] = {}
+
+    def interval(t: int, combo: dict[int, int]) -> _BlockResult:
+        local = tuple(combo[g] for g in undecided if p.groups[g].available[t])
+        if all(combo[g] == p.groups[g].size for g in undecided if p.groups[g].available[t]):
+            return per[t]
+        key = (t, local)
+        if key not in cache:
+            b = _build(p, [t], scales, all_in=True)
+            for g in undecided:
+                placed = [b.y[(g, q, t)] for q in p.groups[g].skills if (g, q, t) in b.y]
+                if placed and combo[g] < p.groups[g].size:
+                    b.model.add(_sum(placed) <= combo[g])
+            cache[key] = _solve_block(b, p, scales, runner, deadline, mip_gap, None, start)
+        return cache[key]
+
+    best: tuple[int, dict[int, int], list[_BlockResult]] | None = None
+    for values in itertools.product(*choices):
+        combo = dict(zip(undecided, values, strict=True))
+        parts = [interval(t, combo) for t in range(p.n_intervals)]
+        if any(r.value_obj is None for r in parts):
+            return None
+        if any(r.short_obj > per[t].short_obj + tol for t, r in enumerate(parts)):
+            continue
+        score = sum(r.value_obj or 0 for r in parts)
+        for g in p.groups:
+            if g.optional:
+                k = combo.get(g.index, g.size)
+                score -= round(scales.value * g.cost_if_called) * k
+        if best is None or score > best[0]:
+            best = (score, combo, parts)
+    if best is None:
+        return None
+    _, combo, parts = best
+    counts: dict[tuple[int, int, int], int] = {}
+    for r in parts:
+        counts.update(r.counts)
+    called = {g.index: combo.get(g.index, g.size) for g in p.groups if g.optional}
+    status = _combine([r.status for r in parts])
+    result = _result(status, counts, called, parts, "per-interval+enumeration", start)
+    cost = sum(g.cost_if_called * called[g.index] for g in p.groups if g.optional)
+    bound = None if result.bound is None else result.bound - cost
+    return replace(result, bound=bound)
+
+
+def _call_in_all(b: _Built, pooled: AllocationProblem, final: AllocationProblem, g: int) -> None:
+    """Fix z = |g| for the group of ``final`` holding pooled optional group g's members."""
+    members = set(pooled.groups[g].members)
+    for group in final.groups:
+        if group.optional and members & set(group.members):
+            var = b.z.get(group.index)
+            if var is not None and not isinstance(var, int):
+                b.model.add(var == group.size)
+
+
+def _result(
+    status: SolveStatus,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+    parts: Sequence[_BlockResult],
+    decomposition: str,
+    start: float,
+) -> SolverResult:
+    bound: float | None = None
+    short: float | None = None
+    if parts and all(r.bound is not None for r in parts):
+        bound = sum(r.bound for r in parts if r.bound is not None)
+    if parts and all(r.shortfall_bound is not None for r in parts):
+        short = sum(r.shortfall_bound for r in parts if r.shortfall_bound is not None)
     return SolverResult(
         status=status,
         counts=counts,
         called_in=called,
         bound=bound,
         gap=None,
-        shortfall_bound=short_bound,
+        shortfall_bound=short,
         backend="cp-sat",
-        decomposition="monolithic" if len(blocks) == 1 else "per-interval",
-        stats={"wall_s": time.monotonic() - start, "blocks": len(blocks)},
+        decomposition=decomposition,
+        stats={"wall_s": time.monotonic() - start},
     )
+
+
+def _combine(statuses: Sequence[SolveStatus]) -> SolveStatus:
+    if SolveStatus.INFEASIBLE in statuses:
+        return SolveStatus.INFEASIBLE
+    if all(s == SolveStatus.OPTIMAL for s in statuses):
+        return SolveStatus.OPTIMAL
+    return SolveStatus.FEASIBLE
