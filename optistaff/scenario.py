@@ -166,9 +166,9 @@ class Scenario:
         h = self.horizon
         queues: dict[str, Any] = {}
         for q in self.queues:
-            entry: dict[str, Any] = {"value": q.value}
-            entry["aht_s"] = _compact(q.aht_s)
-            entry["answer_within_s"] = q.answer_within_s
+            entry: dict[str, Any] = {"value": float(q.value)}
+            entry["aht_s"] = _compact(tuple(float(x) for x in q.aht_s))
+            entry["answer_within_s"] = float(q.answer_within_s)
             for key in (
                 "patience_s",
                 "min_service_level",
@@ -179,8 +179,8 @@ class Scenario:
             ):
                 value = getattr(q, key)
                 if value is not None:
-                    entry[key] = value
-            entry["forecast"] = list(q.forecast)
+                    entry[key] = float(value)
+            entry["forecast"] = [float(x) for x in q.forecast]
             queues[q.id] = entry
         agents: list[dict[str, Any]] = []
         for a in self.agents:
@@ -190,7 +190,7 @@ class Scenario:
             if a.optional:
                 entry["optional"] = True
             if a.cost:
-                entry["cost"] = a.cost
+                entry["cost"] = float(a.cost)
             agents.append(entry)
         data: dict[str, Any] = {"name": self.name}
         if self.description:
@@ -209,17 +209,18 @@ class Scenario:
         pol = self.policy
         data["policy"] = {
             "objective": pol.objective,
-            "switch_penalty": pol.switch_penalty,
-            "shortfall_price": pol.shortfall_price,
-            "time_limit_s": pol.time_limit_s,
-            "mip_gap": pol.mip_gap,
+            "switch_penalty": float(pol.switch_penalty),
+            "shortfall_price": None if pol.shortfall_price is None else float(pol.shortfall_price),
+            "time_limit_s": float(pol.time_limit_s),
+            "mip_gap": float(pol.mip_gap),
             "threads": pol.threads,
             "seed": pol.seed,
         }
         return data
 
     def content_hash(self) -> str:
-        """sha256 of the resolved scenario (canonical JSON): equal scenarios, equal hash."""
+        """sha256 of the resolved scenario (canonical JSON, numbers as floats): equal
+        scenarios, equal hash, whether built in Python or loaded from a file."""
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 

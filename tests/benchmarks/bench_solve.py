@@ -1,0 +1,49 @@
+"""Benchmark (not a test): wall time of solving every example scenario.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_solve.py [--repeat N]``. Prints, per
+scenario, the status, the objective and the best / median wall time of N solves
+(the target for ``contact-center.yaml`` is under 10 s on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import optistaff
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "names", nargs="*", default=[p.stem for p in sorted(SCENARIOS.glob("*.yaml"))]
+    )
+    args = parser.parse_args()
+    print(
+        f"{'scenario':28} {'status':9} {'agents':>6} {'weighted shortfall':>19} {'total':>12} "
+        f"{'best s':>7} {'median s':>9}"
+    )
+    for name in args.names:
+        scenario = optistaff.load_scenario(str(SCENARIOS / f"{name}.yaml"))
+        times = []
+        plan = None
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            plan = optistaff.solve(scenario)
+            times.append(time.perf_counter() - start)
+        assert plan is not None
+        obj = plan.objective
+        print(
+            f"{name:28} {plan.status!s:9} {len(scenario.agents):>6} "
+            f"{obj['weighted_shortfall']:>19.6f} {obj['total']:>12.4f} "
+            f"{min(times):>7.2f} {statistics.median(times):>9.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
