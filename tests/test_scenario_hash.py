@@ -21,7 +21,7 @@ def test_ints_and_floats_hash_alike() -> None:
     scenario = optistaff.load_scenario(str(MICHELLE))
     platinum = scenario.queues[0]
     as_ints = replace(
-        scenario, queues=(replace(platinum, value=int(platinum.value)),) + scenario.queues[1:]
+        scenario, queues=(replace(platinum, value=int(platinum.value)), *scenario.queues[1:])
     )
     assert as_ints.content_hash() == scenario.content_hash()
 
@@ -30,6 +30,6 @@ def test_any_change_changes_the_hash() -> None:
     scenario = optistaff.load_scenario(str(MICHELLE))
     platinum = scenario.queues[0]
     changed = replace(
-        scenario, queues=(replace(platinum, value=platinum.value + 1e-9),) + scenario.queues[1:]
+        scenario, queues=(replace(platinum, value=platinum.value + 1e-09), *scenario.queues[1:])
     )
     assert changed.content_hash() != scenario.content_hash()
