@@ -100,3 +100,52 @@ def _place(
             current[movers.pop(0)] = q
     assert not movers, "counts and members disagree"
     return current
+
+
+def fill_idle(problem: AllocationProblem, assignment: Assignment) -> Assignment:
+    """Place idle agents where it costs nothing: the documented tie-break.
+
+    The solver may leave an agent unassigned where placing them changes no objective
+    term (an Erlang C queue below its load answers nothing within target with n or
+    n+1 agents). A planner expects available agents to work, so each idle agent-interval
+    (interval order, then scenario order) goes to the skill queue with calls that gains
+    most — weighted shortfall reduction first, then value — ties by queue order, but
+    only where it creates no switch with the intervals before and after. Adding an
+    agent never lowers SL nor raises abandonment, so no figure of the plan gets worse.
+    Pinned intervals (a pin to ``null`` means unassigned) are left as they are.
+    """
+    out = dict(assignment)
+    n: dict[tuple[int, int], int] = {}
+    for (_agent, t), q in out.items():
+        if q is not None:
+            n[(q, t)] = n.get((q, t), 0) + 1
+    skills = {a: g.skills for g in problem.groups for a in g.members}
+    agents = [a.id for a in problem.scenario.agents]
+    pinned = {(p.agent, t) for p in problem.scenario.pins for t in range(p.start, p.end)}
+    for t in range(problem.n_intervals):
+        for agent in agents:
+            if (agent, t) not in out or out[(agent, t)] is not None or (agent, t) in pinned:
+                continue
+            before, after = out.get((agent, t - 1)), out.get((agent, t + 1))
+            best: tuple[float, float, int] | None = None
+            for q in skills[agent]:
+                cell = problem.tables.get((q, t))
+                if cell is None:
+                    continue  # no calls: nothing to do there
+                if (before is not None and before != q) or (after is not None and after != q):
+                    continue
+                k = n.get((q, t), 0)
+                if k + 1 > cell.max_agents:
+                    continue
+                gain = (
+                    float(cell.shortfall[k] - cell.shortfall[k + 1]),
+                    float(cell.value[k + 1] - cell.value[k]),
+                    -q,
+                )
+                if best is None or gain > best:
+                    best = gain
+            if best is not None:
+                q = -best[2]
+                out[(agent, t)] = q
+                n[(q, t)] = n.get((q, t), 0) + 1
+    return out
