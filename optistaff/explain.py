@@ -1,0 +1,560 @@
+"""Why a plan looks the way it does: binding minimums, and what one agent more or
+elsewhere is worth — the Michelle question, answered with numbers.
+
+Definitions (written down here because model.md is silent on them):
+
+- **A minimum binds** on queue q in interval t when one agent fewer on q in t (all else
+  as planned) would create or raise that minimum's shortfall: the per-interval floors
+  (``min_service_level``, ``max_abandon_rate``, ``max_occupancy``) in t, the
+  ``daily_service_level`` over the horizon. The figures are computed with model.md's
+  formulas (:mod:`optistaff.queueing`); with 0 agents on q there is no agent to take
+  away and nothing binds.
+- **One more agent** of skill profile P in interval t is a new, non-optional agent with
+  skills P, available in interval t only, at no cost. Its gain is the difference in the
+  lexicographic objective between two re-solves of the plan's own scenario: with the
+  agent, and without it (both re-solved, so that both are on equal footing). Reported as
+  the weighted-shortfall reduction (level 1) and the total gain (level 2, value − cost −
+  switching). The profiles tried are those of the agents working in t.
+- **Moving an agent** to queue q: a re-solve with the agent pinned to q (or to
+  unassigned) over the intervals they work in the plan (or one interval with
+  ``interval``), intervals the scenario already pins excepted; the loss is the
+  re-solve without the pin minus the re-solve with it (a positive loss: the move costs).
+
+Every "re-solve" is :func:`optistaff.solve` on a variant derived with
+:func:`dataclasses.replace`; nothing is estimated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from optistaff import queueing
+from optistaff.errors import UsageError
+from optistaff.plan import Plan
+from optistaff.scenario import Agent, Pin, Queue, Scenario
+from optistaff.solvers import SolveStatus
+
+#: ``progress(done, total, what)`` before each re-solve
+StepCallback = Callable[[int, int, str], None]
+
+MINIMUMS = ("min_service_level", "max_abandon_rate", "max_occupancy", "daily_service_level")
+MINIMUM_LABELS = {
+    "min_service_level": "min SL",
+    "max_abandon_rate": "max abandon",
+    "max_occupancy": "max occupancy",
+    "daily_service_level": "daily SL",
+}
+_BIND_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One re-solve: status and the two levels of the objective."""
+
+    status: SolveStatus
+    weighted_shortfall: float
+    total: float
+
+    @classmethod
+    def of(cls, plan: Plan) -> Outcome:
+        obj = plan.summary["objective"]
+        return cls(plan.status, float(obj["weighted_shortfall"]), float(obj["total"]))
+
+
+@dataclass(frozen=True)
+class IntervalExplanation:
+    """``minimums``: one row per (queue, minimum) of the interval (see :func:`binding_minimums`);
+    ``one_more_agent``: one row per skill profile, best first, with columns ``skills``,
+    ``agents_now`` (agents of that profile working in t), ``weighted_shortfall_reduction``,
+    ``total_gain``, ``placed_on`` (the extra agent's queue in the re-solve), ``status``,
+    ``weighted_shortfall`` and ``total`` (of the re-solve with the agent); ``base``: the
+    re-solve without it."""
+
+    plan: Plan
+    interval: int
+    staffing: pd.DataFrame
+    minimums: pd.DataFrame
+    one_more_agent: pd.DataFrame | None
+    base: Outcome | None
+
+    @property
+    def label(self) -> str:
+        return interval_range_label(self.plan.scenario, self.interval)
+
+
+@dataclass(frozen=True)
+class AgentExplanation:
+    """``timeline``: the agent's runs (``from``, ``to``, ``queue``; queue NA = unassigned);
+    ``moves``: one row per alternative (``queue``, NA = unassigned) with the intervals
+    pinned, the re-solve's status and objective, and ``weighted_shortfall_increase`` and
+    ``total_loss`` against ``base`` (the re-solve without pins)."""
+
+    plan: Plan
+    agent: str
+    interval: int | None
+    timeline: pd.DataFrame
+    moves: pd.DataFrame
+    base: Outcome
+    current: str | None  # the agent's queue in ``interval`` (with interval)
+
+
+# -- intervals ------------------------------------------------------------------------
+
+
+def interval_index(scenario: Scenario, when: str | int) -> int:
+    """The interval holding ``when``: ``"HH:MM"`` (its first occurrence at or after the
+    horizon start, as in model.md), ``"YYYY-MM-DD HH:MM"``, or an index."""
+    h = scenario.horizon
+    if isinstance(when, int):
+        t = when
+    else:
+        text = when.strip()
+        try:
+            if len(text) <= 5:
+                clock = datetime.strptime(text, "%H:%M").time()
+                moment = datetime.combine(h.start.date(), clock)
+                if moment < h.start:
+                    moment += timedelta(days=1)
+            else:
+                moment = datetime.strptime(text, "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise UsageError(
+                f"--interval: expected HH:MM or 'YYYY-MM-DD HH:MM', got {when!r}"
+            ) from None
+        t = math.floor((moment - h.start) / timedelta(minutes=h.interval_minutes))
+    if not 0 <= t < h.intervals:
+        raise UsageError(
+            f"--interval {when}: outside the plan's horizon "
+            f"{h.start:%Y-%m-%d %H:%M} to {h.end:%Y-%m-%d %H:%M}"
+        )
+    return t
+
+
+def clock(scenario: Scenario, t: int) -> str:
+    """HH:MM of the start of interval t (t = T: the horizon end)."""
+    return scenario.horizon.interval_start(t).strftime("%H:%M")
+
+
+def interval_range_label(scenario: Scenario, t: int, end: int | None = None) -> str:
+    return f"{clock(scenario, t)}–{clock(scenario, t + 1 if end is None else end)}"
+
+
+def assignment_of(plan: Plan) -> dict[tuple[str, int], str | None]:
+    """The plan's decisions ``{(agent, t): queue or None}`` from its assignments."""
+    index = {start: t for t, start in enumerate(plan.scenario.horizon.interval_starts())}
+    out: dict[tuple[str, int], str | None] = {}
+    frame = plan.assignments
+    for agent, start, queue in zip(
+        frame["agent"], frame["interval_start"], frame["queue"], strict=True
+    ):
+        out[str(agent), index[pd.Timestamp(start).to_pydatetime()]] = (
+            None if pd.isna(queue) else str(queue)
+        )
+    return out
+
+
+def agents_on(plan: Plan) -> np.ndarray:
+    """n[q, t]: agents the plan places on each queue in each interval."""
+    sc = plan.scenario
+    qidx = {q: i for i, q in enumerate(sc.queue_ids)}
+    n = np.zeros((len(sc.queues), sc.horizon.intervals), dtype=np.int64)
+    for (_agent, t), q in assignment_of(plan).items():
+        if q is not None:
+            n[qidx[q], t] += 1
+    return n
+
+
+# -- binding minimums -----------------------------------------------------------------
+
+
+def _shortfalls(
+    queue: Queue, interval_s: float, n: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-interval shortfall (calls, unweighted) of each per-interval minimum with
+    n[t] agents, and the calls answered within target (model.md, Objective)."""
+    calls = np.asarray(queue.forecast, dtype=float)
+    aht = np.asarray(queue.aht_s, dtype=float)
+    perf = queueing.performance(
+        calls, aht, interval_s, queue.answer_within_s, np.maximum(n, 0), patience_s=queue.patience_s
+    )
+    active = calls > 0
+    sl = np.where(active & ~np.isnan(perf.service_level), perf.service_level, 0.0)
+    ab = np.where(active, np.nan_to_num(perf.abandon_rate, nan=0.0), 0.0)
+    answered = calls * sl
+    out: dict[str, np.ndarray] = {}
+    if queue.min_service_level is not None:
+        out["min_service_level"] = np.maximum(0.0, queue.min_service_level * calls - answered)
+    if queue.max_abandon_rate is not None:
+        out["max_abandon_rate"] = np.maximum(0.0, calls * ab - queue.max_abandon_rate * calls)
+    if queue.max_occupancy is not None:
+        out["max_occupancy"] = np.where(
+            active, np.maximum(0.0, calls - queue.max_occupancy * n * interval_s / aht), 0.0
+        )
+    return out, answered
+
+
+def binding_minimums(plan: Plan, interval: int | None = None) -> pd.DataFrame:
+    """Which minimums bind: one row per (interval, queue, minimum) the scenario sets.
+
+    Columns: ``interval_start``, ``queue``, ``minimum``, ``target``, ``agents``,
+    ``shortfall_calls`` (as planned), ``shortfall_calls_one_fewer`` (with one agent fewer
+    on the queue in that interval), ``added_weighted_shortfall`` (weight × the rise) and
+    ``binds``. ``interval`` limits the rows to one interval.
+    """
+    sc = plan.scenario
+    h = sc.horizon
+    n_all = agents_on(plan)
+    starts = h.interval_starts()
+    ts = range(h.intervals) if interval is None else [interval]
+    rows = []
+    for qi, queue in enumerate(sc.queues):
+        n = n_all[qi]
+        now, answered = _shortfalls(queue, h.interval_s, n)
+        fewer, answered_fewer = _shortfalls(queue, h.interval_s, n - 1)
+        calls = np.asarray(queue.forecast, dtype=float)
+        daily_now = daily_target = 0.0
+        if queue.daily_service_level is not None:
+            daily_target = queue.daily_service_level * float(calls.sum())
+            daily_now = max(0.0, daily_target - math.fsum(answered))
+        for t in ts:
+            for kind in MINIMUMS:
+                target = getattr(queue, kind)
+                if target is None:
+                    continue
+                if kind == "daily_service_level":
+                    before = daily_now
+                    after = max(
+                        0.0, daily_target - (math.fsum(answered) - answered[t] + answered_fewer[t])
+                    )
+                else:
+                    before = float(now[kind][t])
+                    after = float(fewer[kind][t])
+                if n[t] == 0:
+                    after = before
+                added = queue.weight * (after - before)
+                rows.append(
+                    {
+                        "interval_start": starts[t],
+                        "queue": queue.id,
+                        "minimum": kind,
+                        "target": float(target),
+                        "agents": int(n[t]),
+                        "shortfall_calls": before,
+                        "shortfall_calls_one_fewer": after,
+                        "added_weighted_shortfall": added,
+                        "binds": bool(added > _BIND_TOL * max(1.0, queue.weight)),
+                    }
+                )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "interval_start",
+            "queue",
+            "minimum",
+            "target",
+            "agents",
+            "shortfall_calls",
+            "shortfall_calls_one_fewer",
+            "added_weighted_shortfall",
+            "binds",
+        ],
+    )
+    order = {
+        "queue": {q: i for i, q in enumerate(sc.queue_ids)},
+        "minimum": {m: i for i, m in enumerate(MINIMUMS)},
+    }
+    frame = frame.sort_values(
+        ["interval_start", "queue", "minimum"],
+        key=lambda col: col.map(order[str(col.name)]) if col.name in order else col,
+        kind="stable",
+    )
+    return frame.reset_index(drop=True)
+
+
+def interval_shortfall(plan: Plan) -> pd.Series:
+    """Weighted per-interval shortfall (SL, abandon and occupancy floors; the daily
+    minimums have no single interval) per interval_start."""
+    staffing = plan.staffing
+    weights = {q.id: q.weight for q in plan.scenario.queues}
+    short = (
+        staffing["shortfall_sl_calls"]
+        + staffing["shortfall_abandon_calls"]
+        + staffing["shortfall_occupancy_calls"]
+    ) * staffing["queue"].map(weights)
+    return short.groupby(staffing["interval_start"]).sum()
+
+
+def worst_interval(plan: Plan) -> int:
+    """The interval where the plan falls shortest (weighted), then where the most
+    minimums bind; the earliest on ties."""
+    short = interval_shortfall(plan).to_numpy()
+    binds = binding_minimums(plan)
+    added = binds.groupby("interval_start")["added_weighted_shortfall"].sum()
+    count = binds.groupby("interval_start")["binds"].sum()
+    starts = plan.scenario.horizon.interval_starts()
+    keys = [
+        (
+            round(float(short[t]), 9),
+            int(count.get(starts[t], 0)),
+            round(float(added.get(starts[t], 0.0)), 9),
+            -t,
+        )
+        for t in range(len(starts))
+    ]
+    return -max(keys)[3]
+
+
+# -- one more agent -------------------------------------------------------------------
+
+
+def working_profiles(plan: Plan, t: int) -> dict[tuple[str, ...], int]:
+    """Skill profiles of the agents working in interval t (available, and called in if
+    optional), with how many of each; in scenario order."""
+    sc = plan.scenario
+    called = set(plan.called_in)
+    profiles: dict[tuple[str, ...], int] = {}
+    for agent in sc.agents:
+        if agent.available[t] and (not agent.optional or agent.id in called):
+            profiles[agent.skills] = profiles.get(agent.skills, 0) + 1
+    return profiles
+
+
+def extra_agent(scenario: Scenario, skills: Sequence[str], t: int) -> Agent:
+    """A new agent with ``skills``, available in interval t only (an unused id)."""
+    taken = {a.id for a in scenario.agents}
+    base = "extra-" + "+".join(skills)
+    agent_id, k = base, 2
+    while agent_id in taken:
+        agent_id, k = f"{base}-{k}", k + 1
+    return Agent(
+        id=agent_id,
+        skills=tuple(skills),
+        shift=interval_range_label(scenario, t).replace("–", "-"),
+        available=tuple(i == t for i in range(scenario.horizon.intervals)),
+    )
+
+
+def with_extra_agent(scenario: Scenario, skills: Sequence[str], t: int) -> Scenario:
+    """The scenario with one more agent of ``skills`` available in interval t only."""
+    return replace(scenario, agents=(*scenario.agents, extra_agent(scenario, skills, t)))
+
+
+def _solve(scenario: Scenario, time_limit_s: float | None) -> Plan:
+    from optistaff.pipeline import solve
+
+    return solve(scenario, time_limit_s=time_limit_s)
+
+
+def explain_interval(
+    plan: Plan,
+    interval: str | int,
+    *,
+    one_more_agent: bool = True,
+    profiles: Sequence[Sequence[str]] | None = None,
+    time_limit_s: float | None = None,
+    progress: StepCallback | None = None,
+) -> IntervalExplanation:
+    """Binding minimums in one interval and, unless ``one_more_agent`` is False, the
+    exact gain of one more agent of each skill profile working there (or of
+    ``profiles``), each a re-solve of the plan's scenario (see the module docstring)."""
+    sc = plan.scenario
+    t = interval_index(sc, interval)
+    start = sc.horizon.interval_start(t)
+    staffing = plan.staffing[plan.staffing["interval_start"] == start].reset_index(drop=True)
+    minimums = binding_minimums(plan, t)
+    if not one_more_agent:
+        return IntervalExplanation(plan, t, staffing, minimums, None, None)
+    present = working_profiles(plan, t)
+    if profiles is None:
+        tried = list(present)
+    else:
+        tried = [tuple(p) for p in profiles]
+        unknown = sorted({q for p in tried for q in p} - set(sc.queue_ids))
+        if unknown:
+            raise UsageError(f"unknown queue(s) in a skill profile: {', '.join(unknown)}")
+    total = len(tried) + 1
+    if progress is not None:
+        progress(0, total, "re-solving the plan's scenario as it is")
+    base = Outcome.of(_solve(sc, time_limit_s))
+    rows = []
+    for i, skills in enumerate(tried, start=1):
+        if progress is not None:
+            progress(i, total, f"re-solving with one more {'+'.join(skills)} agent")
+        variant = with_extra_agent(sc, skills, t)
+        new_id = variant.agents[-1].id
+        solved = _solve(variant, time_limit_s)
+        out = Outcome.of(solved)
+        placed = solved.assignments[solved.assignments["agent"] == new_id]["queue"]
+        rows.append(
+            {
+                "skills": "+".join(skills),
+                "agents_now": present.get(tuple(skills), 0),
+                "weighted_shortfall_reduction": base.weighted_shortfall - out.weighted_shortfall,
+                "total_gain": out.total - base.total,
+                "placed_on": None if placed.empty or pd.isna(placed.iloc[0]) else placed.iloc[0],
+                "status": str(out.status),
+                "weighted_shortfall": out.weighted_shortfall,
+                "total": out.total,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "skills",
+            "agents_now",
+            "weighted_shortfall_reduction",
+            "total_gain",
+            "placed_on",
+            "status",
+            "weighted_shortfall",
+            "total",
+        ],
+    )
+    if not frame.empty:
+        frame = frame.sort_values(
+            ["weighted_shortfall_reduction", "total_gain"], ascending=False, kind="stable"
+        ).reset_index(drop=True)
+    return IntervalExplanation(plan, t, staffing, minimums, frame, base)
+
+
+# -- moving an agent ------------------------------------------------------------------
+
+
+def timeline(plan: Plan, agent_id: str) -> pd.DataFrame:
+    """The agent's runs in the plan: ``from``, ``to`` (HH:MM), ``start``, ``end``
+    (interval indices, end exclusive) and ``queue`` (NA = unassigned)."""
+    sc = plan.scenario
+    decided = {t: q for (a, t), q in assignment_of(plan).items() if a == agent_id}
+    rows: list[dict[str, object]] = []
+    for t in sorted(decided):
+        q = decided[t]
+        last = rows[-1] if rows else None
+        if last is not None and last["end"] == t and last["queue"] == q:
+            last["end"] = t + 1
+        else:
+            rows.append({"start": t, "end": t + 1, "queue": q})
+    for row in rows:
+        row["from"] = clock(sc, int(str(row["start"])))
+        row["to"] = clock(sc, int(str(row["end"])))
+    return pd.DataFrame(rows, columns=["from", "to", "start", "end", "queue"])
+
+
+def _runs(ts: Sequence[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for t in sorted(ts):
+        if runs and runs[-1][1] == t:
+            runs[-1] = (runs[-1][0], t + 1)
+        else:
+            runs.append((t, t + 1))
+    return runs
+
+
+def with_agent_pinned(
+    scenario: Scenario, agent_id: str, queue: str | None, intervals: Sequence[int]
+) -> Scenario:
+    """The scenario with ``agent_id`` pinned to ``queue`` (None: unassigned) in
+    ``intervals`` (one pin per run of consecutive intervals)."""
+    pins = tuple(
+        Pin(agent_id, queue, a, b, from_=clock(scenario, a), to=clock(scenario, b))
+        for a, b in _runs(intervals)
+    )
+    return replace(scenario, pins=(*scenario.pins, *pins))
+
+
+def explain_agent(
+    plan: Plan,
+    agent_id: str,
+    interval: str | int | None = None,
+    *,
+    time_limit_s: float | None = None,
+    progress: StepCallback | None = None,
+) -> AgentExplanation:
+    """Where the agent works, and what the plan would lose with the agent moved to each
+    queue they are skilled in (and to unassigned): over the intervals they work, or in
+    ``interval`` only. Each alternative is a re-solve with the agent pinned there."""
+    sc = plan.scenario
+    try:
+        agent = sc.agent(agent_id)
+    except KeyError:
+        known = ", ".join(a.id for a in sc.agents[:12])
+        more = ", …" if len(sc.agents) > 12 else ""
+        raise UsageError(f"--agent {agent_id}: no such agent in the plan ({known}{more})") from None
+    decided = {t: q for (a, t), q in assignment_of(plan).items() if a == agent_id}
+    pinned = {t for p in sc.pins if p.agent == agent_id for t in range(p.start, p.end)}
+    current: str | None = None
+    if interval is not None:
+        t = interval_index(sc, interval)
+        if not agent.available[t]:
+            raise UsageError(
+                f"{agent_id} is not available in {interval_range_label(sc, t)} "
+                "(shift, break or outside the horizon)"
+            )
+        if t in pinned:
+            raise UsageError(
+                f"{agent_id} is pinned in {interval_range_label(sc, t)} by the scenario; "
+                "there is nothing to move"
+            )
+        current = decided.get(t)
+        intervals = [t]
+        choices: list[str | None] = [q for q in agent.skills if q != current]
+        if current is not None:
+            choices.append(None)
+    else:
+        working = [t for t, q in decided.items() if q is not None]
+        if not working:  # unassigned all day, or an optional agent not called in
+            working = [t for t, ok in enumerate(agent.available) if ok]
+        intervals = sorted(set(working) - pinned)
+        if not intervals:
+            raise UsageError(f"{agent_id} is pinned wherever they work; there is nothing to move")
+        queues_now = {decided.get(t) for t in intervals}
+        choices = [q for q in agent.skills if queues_now != {q}]
+        if queues_now != {None}:
+            choices.append(None)
+    total = len(choices) + 1
+    if progress is not None:
+        progress(0, total, "re-solving the plan's scenario as it is")
+    base = Outcome.of(_solve(sc, time_limit_s))
+    rows = []
+    for i, queue in enumerate(choices, start=1):
+        if progress is not None:
+            progress(i, total, f"re-solving with {agent_id} on {queue or 'unassigned'}")
+        out = Outcome.of(_solve(with_agent_pinned(sc, agent_id, queue, intervals), time_limit_s))
+        rows.append(
+            {
+                "queue": queue,
+                "intervals": ", ".join(interval_range_label(sc, a, b) for a, b in _runs(intervals)),
+                "weighted_shortfall_increase": out.weighted_shortfall - base.weighted_shortfall,
+                "total_loss": base.total - out.total,
+                "status": str(out.status),
+                "weighted_shortfall": out.weighted_shortfall,
+                "total": out.total,
+            }
+        )
+    moves = pd.DataFrame(
+        rows,
+        columns=[
+            "queue",
+            "intervals",
+            "weighted_shortfall_increase",
+            "total_loss",
+            "status",
+            "weighted_shortfall",
+            "total",
+        ],
+    )
+    moves["queue"] = moves["queue"].astype("string")
+    return AgentExplanation(
+        plan=plan,
+        agent=agent_id,
+        interval=intervals[0] if interval is not None else None,
+        timeline=timeline(plan, agent_id),
+        moves=moves,
+        base=base,
+        current=current,
+    )
