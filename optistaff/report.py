@@ -1,0 +1,268 @@
+"""One self-contained HTML page per plan: summary, per-queue table, where the plan falls
+short, and every plot of :mod:`optistaff.plotting` embedded as a base64 PNG.
+
+The page loads nothing from anywhere (no scripts, fonts, stylesheets or images by URL),
+so it opens in any browser with no network, and can be mailed as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from rich.table import Table
+from rich.text import Text
+
+from optistaff import __version__, plotting
+from optistaff.plan import Plan
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One plot of the report: an id (the ``<figure>`` id), a caption, and the drawing."""
+
+    id: str
+    caption: str
+    draw: Callable[[Plan, Axes | None], Axes]
+
+
+PLOTS: tuple[PlotSpec, ...] = (
+    PlotSpec(
+        "staffing-heatmap",
+        "Agents placed minus agents required by the per-interval minimums, per queue and "
+        "interval. Red: short by that many agents; blue: to spare; grey: no per-interval "
+        "minimum (or no calls).",
+        lambda plan, ax: plotting.staffing_heatmap(plan, ax=ax),
+    ),
+    PlotSpec(
+        "service-level",
+        "Service level per queue and interval, against the queue's minimum (dashed) and "
+        "daily minimum (dotted).",
+        lambda plan, ax: plotting.service_level_plot(plan, ax=ax),
+    ),
+    PlotSpec(
+        "shortfall-by-queue",
+        "Shortfall against the minimums over the day, per queue and kind of minimum, in calls.",
+        lambda plan, ax: plotting.shortfall_by_queue(plan, ax=ax),
+    ),
+    PlotSpec(
+        "agent-timeline",
+        "Who works where, when: one row per agent, colored by queue (grey: available but "
+        "unassigned; blank: off shift, on a break, or an optional agent not called in).",
+        lambda plan, ax: plotting.agent_timeline(plan, ax=ax),
+    ),
+)
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> str:
+    """The figure as a base64-encoded PNG (no metadata, so nothing names a URL)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def rich_table_html(table: Table, css_class: str = "data") -> str:
+    """A rich Table (e.g. the CLI's per-queue table) as an HTML table: same headers,
+    cells, alignment and row emphasis (a red row: the queue falls short)."""
+    cols = table.columns
+    parts = [f'<table class="{css_class}">']
+    if table.title:
+        title = table.title.plain if isinstance(table.title, Text) else str(table.title)
+        parts.append(f"<caption>{html.escape(title)}</caption>")
+    parts.append("<thead><tr>")
+    for col in cols:
+        header = col.header.plain if isinstance(col.header, Text) else str(col.header)
+        parts.append(f'<th class="{col.justify}">{html.escape(header)}</th>')
+    parts.append("</tr></thead><tbody>")
+    cells = [list(col.cells) for col in cols]
+    for i, row in enumerate(table.rows):
+        style = str(row.style or "")
+        klass = ' class="short"' if "red" in style else ""
+        parts.append(f"<tr{klass}>")
+        for col, col_cells in zip(cols, cells, strict=True):
+            cell = col_cells[i]
+            text = cell.plain if isinstance(cell, Text) else str(cell)
+            parts.append(f'<td class="{col.justify}">{html.escape(text)}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       margin: 2rem auto; max-width: 1280px; padding: 0 1.5rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+.meta { color: #666; margin-top: 0; }
+.status { display: inline-block; padding: 0.1rem 0.6rem; border-radius: 0.8rem;
+          font-weight: 600; font-size: 0.9rem; }
+.status.optimal { background: #e3f4e1; color: #1e6b1a; }
+.status.feasible { background: #fff3d6; color: #8a5a00; }
+.status.infeasible { background: #fde2e1; color: #a11d17; }
+.kpis { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 1rem 0; }
+.kpi { border: 1px solid #ddd; border-radius: 0.4rem; padding: 0.5rem 0.9rem; min-width: 9rem; }
+.kpi .label { color: #666; font-size: 0.85rem; }
+.kpi .value { font-size: 1.3rem; font-weight: 600; }
+table.data { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+table.data caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
+table.data th, table.data td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e5e5e5; }
+table.data th { background: #f5f5f5; } .right { text-align: right; } .left { text-align: left; }
+.center { text-align: center; } tr.short td { color: #b3261e; }
+figure { margin: 1.2rem 0 2rem 0; } figure img { max-width: 100%; height: auto;
+         border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9rem; }
+footer { margin-top: 3rem; color: #888; font-size: 0.85rem; }
+"""
+
+
+def _kpi(label: str, value: str) -> str:
+    return (
+        f'<div class="kpi"><div class="label">{html.escape(label)}</div>'
+        f'<div class="value">{html.escape(value)}</div></div>'
+    )
+
+
+def _shortfall_section(plan: Plan, top: int = 12) -> str:
+    """The intervals where the plan falls shortest, with the minimums binding there."""
+    from optistaff.explain import MINIMUM_LABELS, binding_minimums, interval_range_label
+    from optistaff.explain import interval_shortfall as shortfall_of
+
+    sc = plan.scenario
+    short = shortfall_of(plan)
+    short = short[short > 1e-9].sort_values(ascending=False, kind="stable").head(top)
+    if short.empty:
+        return "<p>No interval falls short of a per-interval minimum.</p>"
+    binds = binding_minimums(plan)
+    binds = binds[binds["binds"]]
+    starts = {s: t for t, s in enumerate(sc.horizon.interval_starts())}
+    rows = []
+    for start, value in short.items():
+        t = starts[pd.Timestamp(cast(datetime, start)).to_pydatetime()]
+        staffing = plan.staffing[plan.staffing["interval_start"] == start]
+        queues = [
+            f"{r['queue']} ({r['agents']}/{r['required_agents']} agents, "
+            f"{100 * float(r['service_level'] or 0):.0f}% SL)"
+            for r in staffing.to_dict(orient="records")
+            if float(
+                r["shortfall_sl_calls"]
+                + r["shortfall_abandon_calls"]
+                + r["shortfall_occupancy_calls"]
+            )
+            > 1e-9
+        ]
+        here = binds[binds["interval_start"] == start]
+        binding = ", ".join(
+            f"{r['queue']} {MINIMUM_LABELS[str(r['minimum'])]}"
+            for r in here.to_dict(orient="records")
+        )
+        rows.append(
+            "<tr>"
+            f'<td class="left">{html.escape(interval_range_label(sc, t))}</td>'
+            f'<td class="right">{float(value):,.2f}</td>'
+            f'<td class="left">{html.escape(", ".join(queues))}</td>'
+            f'<td class="left">{html.escape(binding or "-")}</td>'
+            "</tr>"
+        )
+    return (
+        '<table class="data"><thead><tr><th class="left">interval</th>'
+        '<th class="right">weighted shortfall</th><th class="left">queues short '
+        "(placed/required agents, SL)</th>"
+        '<th class="left">binding minimums (one agent fewer would add shortfall)</th>'
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<p class="meta">Ask what one more agent would be worth in one of these intervals '
+        "with <code>optistaff explain PLAN --interval HH:MM</code>.</p>"
+    )
+
+
+def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> str:
+    """The report page of ``plan`` as one HTML string (see the module docstring)."""
+    from optistaff.cli.solve import objective_lines, queue_table
+
+    sc = plan.scenario
+    h = sc.horizon
+    obj = plan.objective
+    title = f"optistaff plan: {sc.name}"
+    status = str(plan.status)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{html.escape(h.start.strftime("%a %Y-%m-%d %H:%M"))} to '
+        f"{html.escape(h.end.strftime('%H:%M'))}, {h.intervals} intervals of "
+        f"{h.interval_minutes} min · {len(sc.queues)} queues · {len(sc.agents)} agents · "
+        f'<span class="status {status}">{html.escape(status)}</span></p>',
+    ]
+    if sc.description:
+        parts.append(f"<p>{html.escape(sc.description.strip())}</p>")
+    parts.append('<h2>Summary</h2><div class="kpis">')
+    hours = sum(q["agent_intervals"] for q in plan.summary["queues"].values()) * (
+        h.interval_minutes / 60.0
+    )
+    for label, value in (
+        ("total (value − cost − switching)", f"{obj['total']:,.2f}"),
+        ("weighted shortfall", f"{obj['weighted_shortfall']:,.2f}"),
+        ("value", f"{obj['value']:,.2f}"),
+        ("cost", f"{obj['cost']:,.2f}"),
+        ("switches", f"{obj['switches']:,}"),
+        ("agent-hours on queues", f"{hours:,.2f}"),
+    ):
+        parts.append(_kpi(label, value))
+    parts.append("</div>")
+    parts.append(
+        "".join(f'<p class="meta">{html.escape(line)}</p>' for line in objective_lines(plan))
+    )
+    parts.append("<h2>Queues</h2>")
+    parts.append(rich_table_html(queue_table(plan)))
+    parts.append("<h2>Where the plan falls short</h2>")
+    parts.append(_shortfall_section(plan))
+    parts.append("<h2>Plots</h2>")
+    for spec in PLOTS:
+        ax = spec.draw(plan, None)
+        fig = ax.get_figure()
+        assert isinstance(fig, Figure)
+        png = figure_png(fig, dpi=dpi)
+        parts.append(
+            f'<figure id="{spec.id}"><img alt="{html.escape(spec.id)}" '
+            f'src="data:image/png;base64,{png}"><figcaption>{html.escape(spec.caption)}'
+            "</figcaption></figure>"
+        )
+    versions = plan.summary.get("versions", {})
+    made = datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts.append(
+        f"<footer>Made by optistaff {html.escape(__version__)} on {made}"
+        + (f" from {html.escape(source)}" if source else "")
+        + f" · plan solved with optistaff {html.escape(str(versions.get('optistaff', '?')))}, "
+        f"OR-Tools {html.escape(str(versions.get('ortools', '?')))} · scenario "
+        f"{html.escape(str(plan.summary.get('scenario', {}).get('content_hash', '')))}</footer>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(
+    plan: Plan, path: str | os.PathLike[str], *, source: str | None = None, dpi: int = 100
+) -> Path:
+    """Write the report page to ``path`` (atomically: a complete page or none)."""
+    target = Path(path)
+    text = render_report(plan, source=source, dpi=dpi)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "x", encoding="utf-8") as fh:  # "x": never clobber; umask applies
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
