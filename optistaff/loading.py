@@ -37,6 +37,21 @@ Rules chosen where product.md / model.md are silent:
   an error), ``scale_forecast`` (factors multiply), ``set`` (queue fields; setting
   ``forecast`` resets earlier scaling, ``null`` clears an optional field).
 * The horizon is at most 7 days.
+* **Limits** (``LIMITS``; each refusal names the limit): a scenario optistaff cannot
+  solve in bounded time and memory is refused here, with exit code 2, instead of
+  hanging or running out of memory later. At most 5,000 agents (the queueing tables
+  are exact up to n = 5,000, model.md) and 1,000 queues; at most 2,000,000 staffing
+  table entries, Σ over queues of (intervals with calls) × (most agents able to work
+  the queue in one interval + 1) — what the formulation tabulates and the solver gets
+  one literal for (5,000 agents on 6 queues over 96 quarter-hours is about 1,000,000);
+  per (queue, interval) 0 or 1e-6 … 1,000,000 calls and an offered load of at most
+  5,000 Erlangs (model.md's exactness range); ``aht_s`` at most 86,400 s (a day) and
+  ``patience_s`` 1 … 1,000,000 s; ``value``, ``shortfall_weight``, ``cost``,
+  ``switch_penalty`` and ``shortfall_price`` at most 1,000,000 (the solver's integer
+  objective stays exact); ``threads`` 1 … 64 and ``seed`` 0 … 2**31 − 1 (CP-SAT's own
+  ranges); at most 20,000 pins; files at most 16 MiB, and a YAML document at most
+  1,000,000 nodes once its aliases are expanded (a "billion laughs" file is refused,
+  not expanded).
 * ``input_hash``: sha256 over, for every file read (scenario, parents, side files)
   sorted by path relative to the scenario's directory, that relative path and the
   sha256 of its raw bytes.
@@ -57,6 +72,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from optistaff._yaml import KeyPath, parse_yaml
@@ -74,6 +91,22 @@ from optistaff.scenario import (
 __all__ = ["check_scenario", "load_scenario", "scenario_from_dict"]
 
 MAX_HORIZON_MINUTES = 7 * 24 * 60
+# Limits (see the module docstring for why each one is what it is).
+MAX_AGENTS = 5_000
+MAX_QUEUES = 1_000
+MAX_TABLE_ENTRIES = 2_000_000
+MAX_CALLS = 1e6  # per (queue, interval)
+MIN_CALLS = 1e-6  # a positive forecast below this is a zero written oddly
+MAX_OFFERED_LOAD = 5_000.0  # Erlangs per (queue, interval)
+MAX_AHT_S = 86_400.0
+MIN_PATIENCE_S = 1.0
+MAX_PATIENCE_S = 1e6
+MAX_WORTH = 1e6  # value, shortfall_weight, cost, switch_penalty, shortfall_price
+MAX_THREADS = 64
+MAX_SEED = 2**31 - 1
+MAX_PINS = 20_000
+MAX_FILE_BYTES = 16 * 2**20
+MAX_YAML_NODES = 1_000_000
 TOP_LEVEL_KEYS = (
     "name",
     "description",
@@ -245,6 +278,14 @@ class _Context:
             return self.files[resolved]
         where = naming if naming is not None else _At(display)
         try:
+            size = resolved.stat().st_size
+            if size > MAX_FILE_BYTES:
+                self.error(
+                    where,
+                    f"{display} is {size / 2**20:.1f} MiB; optistaff reads files of at most "
+                    f"{MAX_FILE_BYTES // 2**20} MiB (limit MAX_FILE_BYTES)",
+                )
+                return None
             raw = resolved.read_bytes()
         except FileNotFoundError:
             self.error(where, f"file not found: {display}")
@@ -366,6 +407,8 @@ def _datetime_text(value: Any) -> Any:
 Id = Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
+Worth = Annotated[float, Field(ge=0, le=MAX_WORTH)]
+Patience = Annotated[float, Field(ge=MIN_PATIENCE_S, le=MAX_PATIENCE_S)]
 Level = Annotated[float, Field(ge=0, lt=1)]
 Rate = Annotated[float, Field(gt=0, le=1)]
 DateTimeText = Annotated[str, BeforeValidator(_datetime_text)]
@@ -384,15 +427,15 @@ class _HorizonModel(_Strict):
 
 
 class _QueueModel(_Strict):
-    value: NonNegative
+    value: Worth
     aht_s: Any
     answer_within_s: NonNegative
-    patience_s: Positive | None = None
+    patience_s: Patience | None = None
     min_service_level: Level | None = None
     daily_service_level: Level | None = None
     max_abandon_rate: Rate | None = None
     max_occupancy: Rate | None = None
-    shortfall_weight: NonNegative | None = None
+    shortfall_weight: Worth | None = None
     forecast: Any
 
 
@@ -402,7 +445,7 @@ class _AgentModel(_Strict):
     shift: str
     breaks: list[str] = Field(default_factory=list)
     optional: bool = False
-    cost: NonNegative = 0.0
+    cost: Worth = 0.0
 
 
 class _FileRef(_Strict):
@@ -423,15 +466,16 @@ class _PinModel(_Strict):
 
 class _PolicyModel(_Strict):
     objective: Literal["within_target", "served"] = _DEFAULT_POLICY.objective
-    switch_penalty: NonNegative = _DEFAULT_POLICY.switch_penalty
-    shortfall_price: NonNegative | None = _DEFAULT_POLICY.shortfall_price
+    switch_penalty: Worth = _DEFAULT_POLICY.switch_penalty
+    shortfall_price: Worth | None = _DEFAULT_POLICY.shortfall_price
     time_limit_s: Positive = _DEFAULT_POLICY.time_limit_s
     mip_gap: NonNegative = _DEFAULT_POLICY.mip_gap
-    threads: Annotated[int, Field(ge=1)] = _DEFAULT_POLICY.threads
-    seed: Annotated[int, Field(ge=0)] = _DEFAULT_POLICY.seed
+    threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] = _DEFAULT_POLICY.threads
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = _DEFAULT_POLICY.seed
 
 
 _M = TypeVar("_M", bound=BaseModel)
+_LIMIT_BOUNDS = {MAX_WORTH, MAX_PATIENCE_S, MAX_THREADS, MAX_SEED}
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
@@ -478,7 +522,9 @@ def _describe(err: Any, allowed: list[str]) -> str:
     }
     if kind in bounds:
         op, name = bounds[kind]
-        return f"must be {op} {_number_text(context.get(name))}, got {got}"
+        bound = context.get(name)
+        limit = " (optistaff's limit)" if name == "le" and bound in _LIMIT_BOUNDS else ""
+        return f"must be {op} {_number_text(bound)}{limit}, got {got}"
     if kind == "finite_number":
         return f"must be a finite number, got {got}"
     if kind.startswith("float"):
@@ -511,6 +557,11 @@ def _allowed_hint(name: str, allowed: list[str] | tuple[str, ...]) -> str:
 
 
 def _number_text(value: Any) -> str:
+    if isinstance(value, int | float) and abs(value) >= 1e15:  # not 300 digits
+        try:
+            return f"{value:.6g}"
+        except OverflowError:  # an int beyond any float
+            return f"a {len(str(abs(value)))}-digit number"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -582,6 +633,14 @@ def _load_file(
     text = ctx.decode(raw, display)
     if text is None:
         return None
+    nodes = _expanded_yaml_nodes(text) if "&" in text and "*" in text else 0
+    if nodes > MAX_YAML_NODES:
+        ctx.error(
+            naming or _At(display),
+            f"its YAML aliases expand to more than {MAX_YAML_NODES:,} values "
+            "(limit MAX_YAML_NODES); write the data out instead of nesting aliases",
+        )
+        return None
     parsed = parse_yaml(text)
     for yp in parsed.problems:
         ctx.problems.append(Problem(display, yp.line, _format_key(yp.key), yp.message))
@@ -589,6 +648,45 @@ def _load_file(
     if parsed.problems and parsed.data is None:
         return None
     return _draft_from_data(parsed.data, source, ctx, chain=(*chain, resolved, display))
+
+
+def _expanded_yaml_nodes(text: str) -> int:
+    """How many nodes the YAML document has once every alias is expanded (0 when it
+    does not parse: the parser reports that). Linear in the document's size."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return 0
+    if root is None:
+        return 0
+    infinite = 2**62  # a node that contains itself (a recursive alias)
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    # post-order without recursion: a node's size is 1 + its children's sizes
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children), infinite)
+            continue
+        if id(node) in open_nodes:
+            return infinite
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return infinite
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes.get(id(root), 0)
 
 
 def _draft_from_data(
@@ -691,6 +789,12 @@ def _merge_queues(value: Any, at: _At, draft: _Draft, ctx: _Context) -> None:
         ctx.error(at, f"must be a mapping of queue id to queue, got {_show(value)}")
         draft.broken.add("queues")
         return
+    if len(value) > MAX_QUEUES:
+        ctx.error(
+            at, f"{len(value):,} queues; optistaff plans at most {MAX_QUEUES:,} (limit MAX_QUEUES)"
+        )
+        draft.broken.add("queues")
+        return
     for qid, entry in value.items():
         qat = at.at(qid)
         if isinstance(entry, dict):
@@ -710,6 +814,10 @@ def _merge_pins(value: Any, at: _At, draft: _Draft, ctx: _Context) -> None:
         ctx.error(at, f"must be a list of pins, got {_show(value)}")
         draft.broken.add("pins")
         return
+    if len(value) > MAX_PINS:
+        ctx.error(at, f"{len(value):,} pins; at most {MAX_PINS:,} (limit MAX_PINS)")
+        draft.broken.add("pins")
+        return
     for i, entry in enumerate(value):
         pat = at.at(i)
         pin = _validate(_PinModel, entry, ctx, _under(pat))
@@ -724,13 +832,19 @@ def _parse_agent_entries(value: Any, at: _At, ctx: _Context) -> list[_AgentDraft
     if not isinstance(value, list):
         ctx.error(at, f"must be a list of agents (or {{file: roster.csv}}), got {_show(value)}")
         return None
+    if len(value) > MAX_AGENTS:
+        ctx.error(at, _too_many_agents(len(value)))
+        return None
     out: list[_AgentDraft] = []
     for i, entry in enumerate(value):
         eat = at.at(i)
         if isinstance(entry, dict) and "file" in entry:
             ref = _validate(_FileRef, entry, ctx, _under(eat))
             if ref is not None:
-                out.extend(_read_roster(ref.file, eat.at("file"), ctx))
+                roster = _read_roster(ref.file, eat.at("file"), ctx)
+                if roster is None:
+                    return None
+                out.extend(roster)
             continue
         model = _validate(_AgentModel, entry, ctx, _under(eat))
         if model is not None:
@@ -748,7 +862,18 @@ def _parse_agent_entries(value: Any, at: _At, ctx: _Context) -> list[_AgentDraft
             continue
         first[agent_id] = entry
         unique.append(entry)
+    if len(unique) > MAX_AGENTS:
+        ctx.error(at, _too_many_agents(len(unique)))
+        return None
     return unique
+
+
+def _too_many_agents(count: int) -> str:
+    return (
+        f"{count:,} agents; optistaff plans at most {MAX_AGENTS:,} agents per scenario "
+        "(limit MAX_AGENTS: its queueing tables are exact up to 5,000 agents); "
+        "split the center into sites or shifts"
+    )
 
 
 def _where_text(at: _At) -> str:
@@ -756,11 +881,15 @@ def _where_text(at: _At) -> str:
     return at.file if line is None else f"{at.file}:{line}"
 
 
-def _read_roster(written: str, at: _At, ctx: _Context) -> list[_AgentDraft]:
+def _read_roster(written: str, at: _At, ctx: _Context) -> list[_AgentDraft] | None:
+    """The roster's agents ([] after reported problems; None when it has too many)."""
     table = ctx.read_table(written, at)
     if table is None:
         return []
     header = _At(table.display, line=table.header_line)
+    if len(table.rows) > MAX_AGENTS:
+        ctx.error(header, _too_many_agents(len(table.rows)))
+        return None
     ok = True
     for column in table.columns:
         if column not in ROSTER_COLUMNS:
@@ -834,6 +963,8 @@ def _apply_changes(value: Any, at: _At, draft: _Draft, ctx: _Context) -> None:
             _change_remove_agents(spec, cat, draft, ctx)
         elif kind == "add_agents":
             entries = _parse_agent_entries(spec, cat, ctx)
+            if entries is None:
+                draft.broken.add("agents")
             for entry in entries or []:
                 agent_id = entry.model.id
                 if agent_id in draft.agents:
@@ -938,6 +1069,18 @@ def _finish(
         horizon = _resolve_horizon(draft.horizon, draft.horizon_at, ctx)
 
     queues: list[Queue] = []
+    if len(draft.queues) > MAX_QUEUES:  # after extends / changes
+        ctx.error(
+            root.at("queues"),
+            f"{len(draft.queues):,} queues; optistaff plans at most {MAX_QUEUES:,} "
+            "(limit MAX_QUEUES)",
+        )
+        draft.queues = {}
+        draft.broken.add("queues")
+    if len(draft.agents) > MAX_AGENTS:  # after extends / changes
+        ctx.error(root.at("agents"), _too_many_agents(len(draft.agents)))
+        draft.agents = {}
+        draft.broken.add("agents")
     queue_ids = set(draft.queues)
     if "queues" in draft.given and not draft.queues and "queues" not in draft.broken:
         ctx.error(root.at("queues"), "must define at least one queue")
@@ -993,6 +1136,8 @@ def _finish(
 
     if ctx.n_errors or horizon is None:
         return None
+    if not _check_size(horizon, queues, list(agents.values()), root, ctx):
+        return None
     return Scenario(
         name=draft.name or default_name,
         horizon=horizon,
@@ -1004,6 +1149,35 @@ def _finish(
         source=source,
         warnings=tuple(str(p) for p in ctx.problems if p.severity == "warning"),
     )
+
+
+def _check_size(
+    horizon: Horizon, queues: list[Queue], agents: list[Agent], at: _At, ctx: _Context
+) -> bool:
+    """The staffing tables the formulation builds must fit (limit MAX_TABLE_ENTRIES):
+    Σ_q (intervals with calls) × (most agents able to work q in one interval + 1)."""
+    if not queues or not agents:
+        return True
+    index = {q.id: i for i, q in enumerate(queues)}
+    skills = np.zeros((len(agents), len(queues)), dtype=np.int32)
+    for a, agent in enumerate(agents):
+        for skill in agent.skills:
+            skills[a, index[skill]] = 1
+    available = np.array([agent.available for agent in agents], dtype=np.int32)
+    eligible = skills.T @ available  # (queue, interval) -> agents able to work there
+    with_calls = np.array([[c > 0 for c in q.forecast] for q in queues], dtype=bool)
+    top = np.where(with_calls, eligible, 0).max(axis=1)
+    entries = int((with_calls.sum(axis=1) * (top + 1)).sum())
+    if entries <= MAX_TABLE_ENTRIES:
+        return True
+    ctx.error(
+        at,
+        f"too large to solve: {entries:,} staffing table entries (for each queue, the "
+        "intervals with calls × the most agents able to work it in one interval); "
+        f"at most {MAX_TABLE_ENTRIES:,} (limit MAX_TABLE_ENTRIES). Shorten the horizon, "
+        "use longer intervals, or split the agents into sites",
+    )
+    return False
 
 
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
@@ -1267,6 +1441,8 @@ def _resolve_queue(
         return None
     if draft.forecast_scale != 1.0:
         forecast = tuple(v * draft.forecast_scale for v in forecast)
+    if not _check_load(forecast, aht, locate(("forecast",)), locate(("aht_s",)), horizon, ctx):
+        return None
     return Queue(
         id=qid,
         value=model.value,
@@ -1280,6 +1456,60 @@ def _resolve_queue(
         max_occupancy=model.max_occupancy,
         shortfall_weight=model.shortfall_weight,
     )
+
+
+def _check_load(
+    forecast: tuple[float, ...],
+    aht: tuple[float, ...],
+    at: _At,
+    aht_at: _At,
+    horizon: Horizon,
+    ctx: _Context,
+) -> bool:
+    """Calls per interval 0 or MIN_CALLS … MAX_CALLS, AHT at most MAX_AHT_S and offered load
+    λ·h/Δ at most MAX_OFFERED_LOAD Erlangs; one problem per kind, naming the first interval."""
+    checks: list[tuple[_At, Callable[[int], bool], Callable[[int], str]]] = [
+        (
+            at,
+            lambda t: not math.isfinite(forecast[t]),
+            lambda t: f"must be a finite number of calls, got {_show(forecast[t])}",
+        ),
+        (
+            at,
+            lambda t: forecast[t] > MAX_CALLS,
+            lambda t: (
+                f"{forecast[t]:,.6g} calls; at most {MAX_CALLS:,.0f} per interval (limit MAX_CALLS)"
+            ),
+        ),
+        (
+            at,
+            lambda t: 0 < forecast[t] < MIN_CALLS,
+            lambda t: (
+                f"{forecast[t]:.3g} calls; write 0, or at least {MIN_CALLS:g} (limit MIN_CALLS)"
+            ),
+        ),
+        (
+            aht_at,
+            lambda t: aht[t] > MAX_AHT_S,
+            lambda t: f"aht_s {aht[t]:,.6g}; at most {MAX_AHT_S:,.0f} s, a day (limit MAX_AHT_S)",
+        ),
+        (
+            at,
+            lambda t: forecast[t] * aht[t] / horizon.interval_s > MAX_OFFERED_LOAD,
+            lambda t: (
+                f"offered load {forecast[t] * aht[t] / horizon.interval_s:,.6g} "
+                f"Erlangs (calls × aht_s / interval); at most {MAX_OFFERED_LOAD:,.0f} "
+                "(limit MAX_OFFERED_LOAD: the queueing formulas are exact up to 5,000)"
+            ),
+        ),
+    ]
+    for where, bad, message in checks:
+        hits = [t for t in range(horizon.intervals) if bad(t)]
+        if hits:
+            more = f" (and {len(hits) - 1} more intervals)" if len(hits) > 1 else ""
+            ctx.error(where, f"interval {horizon.label(hits[0])}: {message(hits[0])}{more}")
+            return False  # one problem per queue: the first kind found
+    return True
 
 
 def _shift_window(start_minute: int, length: int, horizon: Horizon) -> datetime:
