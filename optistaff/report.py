@@ -30,11 +30,17 @@ from optistaff.plan import Plan
 
 @dataclass(frozen=True)
 class PlotSpec:
-    """One plot of the report: an id (the ``<figure>`` id), a caption, and the drawing."""
+    """One plot of the report: an id (the ``<figure>`` id), a caption, the drawing, and
+    the figure's height in inches for a plan (every figure is :data:`FIGURE_WIDTH` wide,
+    so that all plots share one scale on the page)."""
 
     id: str
     caption: str
     draw: Callable[[Plan, Axes | None], Axes]
+    height: Callable[[Plan], float]
+
+
+FIGURE_WIDTH = 13.0
 
 
 PLOTS: tuple[PlotSpec, ...] = (
@@ -44,23 +50,27 @@ PLOTS: tuple[PlotSpec, ...] = (
         "interval. Red: short by that many agents; blue: to spare; grey: no per-interval "
         "minimum (or no calls).",
         lambda plan, ax: plotting.staffing_heatmap(plan, ax=ax),
+        lambda plan: 0.45 * len(plan.scenario.queues) + 1.8,
     ),
     PlotSpec(
         "service-level",
         "Service level per queue and interval, against the queue's minimum (dashed) and "
         "daily minimum (dotted).",
         lambda plan, ax: plotting.service_level_plot(plan, ax=ax),
+        lambda plan: 4.8,
     ),
     PlotSpec(
         "shortfall-by-queue",
         "Shortfall against the minimums over the day, per queue and kind of minimum, in calls.",
         lambda plan, ax: plotting.shortfall_by_queue(plan, ax=ax),
+        lambda plan: 0.45 * len(plan.scenario.queues) + 1.6,
     ),
     PlotSpec(
         "agent-timeline",
         "Who works where, when: one row per agent, colored by queue (grey: available but "
         "unassigned; blank: off shift, on a break, or an optional agent not called in).",
         lambda plan, ax: plotting.agent_timeline(plan, ax=ax),
+        lambda plan: max(2.5, 0.2 * len(plan.scenario.agents) + 1.5),
     ),
 )
 
@@ -118,6 +128,7 @@ table.data caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem;
 table.data th, table.data td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e5e5e5; }
 table.data th { background: #f5f5f5; } .right { text-align: right; } .left { text-align: left; }
 .center { text-align: center; } tr.short td { color: #b3261e; }
+.nowrap { white-space: nowrap; }
 figure { margin: 1.2rem 0 2rem 0; } figure img { max-width: 100%; height: auto;
          border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9rem; }
 footer { margin-top: 3rem; color: #888; font-size: 0.85rem; }
@@ -160,19 +171,21 @@ def _shortfall_section(plan: Plan, top: int = 12) -> str:
             > 1e-9
         ]
         here = binds[binds["interval_start"] == start]
-        binding = ", ".join(
-            f"{r['queue']} {MINIMUM_LABELS[str(r['minimum'])]}"
-            for r in here.to_dict(orient="records")
-        )
+        by_queue: dict[str, list[str]] = {}
+        for r in here.to_dict(orient="records"):
+            by_queue.setdefault(str(r["queue"]), []).append(MINIMUM_LABELS[str(r["minimum"])])
+        binding = "; ".join(f"{q}: {', '.join(kinds)}" for q, kinds in by_queue.items())
         rows.append(
             "<tr>"
-            f'<td class="left">{html.escape(interval_range_label(sc, t))}</td>'
+            f'<td class="left nowrap">{html.escape(interval_range_label(sc, t))}</td>'
             f'<td class="right">{float(value):,.2f}</td>'
             f'<td class="left">{html.escape(", ".join(queues))}</td>'
             f'<td class="left">{html.escape(binding or "-")}</td>'
             "</tr>"
         )
     return (
+        f'<p class="meta">The {len(rows)} intervals with the largest weighted shortfall '
+        "against the per-interval minimums, largest first.</p>"
         '<table class="data"><thead><tr><th class="left">interval</th>'
         '<th class="right">weighted shortfall</th><th class="left">queues short '
         "(placed/required agents, SL)</th>"
@@ -219,18 +232,17 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
     ):
         parts.append(_kpi(label, value))
     parts.append("</div>")
-    parts.append(
-        "".join(f'<p class="meta">{html.escape(line)}</p>' for line in objective_lines(plan))
-    )
+    lines = objective_lines(plan)  # [status, objective parts (shown above), called in]
+    shown = ([lines[0]] if plan.status != "optimal" else []) + lines[2:]
+    parts.append("".join(f'<p class="meta">{html.escape(line)}</p>' for line in shown))
     parts.append("<h2>Queues</h2>")
     parts.append(rich_table_html(queue_table(plan)))
     parts.append("<h2>Where the plan falls short</h2>")
     parts.append(_shortfall_section(plan))
     parts.append("<h2>Plots</h2>")
     for spec in PLOTS:
-        ax = spec.draw(plan, None)
-        fig = ax.get_figure()
-        assert isinstance(fig, Figure)
+        fig = Figure(figsize=(FIGURE_WIDTH, spec.height(plan)), layout="constrained")
+        spec.draw(plan, fig.add_subplot())
         png = figure_png(fig, dpi=dpi)
         parts.append(
             f'<figure id="{spec.id}"><img alt="{html.escape(spec.id)}" '
