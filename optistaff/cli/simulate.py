@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -180,7 +179,8 @@ def _load(source: Path, time_limit_s: float | None) -> Plan:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: the number of CPUs); results do not depend on it.",
+    help="Worker processes (default: the number of CPUs, fewer for small runs); "
+    "results do not depend on it.",
 )
 @click.option(
     "--time-limit",
@@ -226,7 +226,7 @@ def command(
         replications=replications,
         seed=seed,
         handle_cv=handle_cv,
-        workers=workers if workers is not None else os.cpu_count() or 1,
+        workers=workers,
     )
     elapsed = time.monotonic() - started
     if plot_path is not None:
