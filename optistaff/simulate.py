@@ -325,6 +325,8 @@ def _simulate_queue(
     total = int(per_interval.sum())
     interval = np.repeat(np.arange(horizon), per_interval)
     arrival = (interval + rng.random(total)) * interval_s
+    # (k + u) * Δ can round up to (k + 1) * Δ: keep every call inside its interval
+    arrival = np.minimum(arrival, np.nextafter((interval + 1) * interval_s, 0.0))
     order = np.argsort(arrival, kind="stable")
     arrival, interval = arrival[order], interval[order]
     mean = queue.aht_s[interval]
@@ -500,6 +502,7 @@ class SimulationReport:
             "plan": self.plan_name,
             "replications": self.replications,
             "seed": self.seed,
+            "confidence_level": 0.95,
             "handle_times": "exponential"
             if self.handle_cv is None
             else f"lognormal, cv {self.handle_cv:g}",
