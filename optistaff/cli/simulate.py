@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -138,6 +139,16 @@ def interval_table(report: SimulationReport) -> Table:
     return table
 
 
+def _print(console: Console, table: Table) -> None:
+    """Print a table; when stdout is not a terminal (a pipe, a file), as wide as it needs."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = console.options.update(width=10_000)
+    needed = Measurement.get(console, wide, table).maximum
+    Console(width=max(80, needed)).print(table)
+
+
 def _load(source: Path, time_limit_s: float | None) -> Plan:
     from optistaff.loading import load_scenario
     from optistaff.pipeline import solve
@@ -237,13 +248,13 @@ def command(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, allow_nan=False))
         return
-    out = Console(width=max(Console().width, 100))
+    out = Console()
     handle = "exponential" if handle_cv is None else f"lognormal, cv {handle_cv:g}"
     out.print(
         f"{replications} simulated day{'s' if replications != 1 else ''} (seed {seed}, "
         f"handle times {handle}) in {elapsed:.1f} s"
     )
-    out.print(day_table(report))
+    _print(out, day_table(report))
     counts = outside_counts(report)
     total = len(report.intervals)
     out.print(
@@ -251,10 +262,10 @@ def command(
         + ", ".join(f"{_LABELS[m]} {counts[m]}/{total}" for m in METRICS)
     )
     if all_intervals:
-        out.print(interval_table(report))
+        _print(out, interval_table(report))
     else:
         table = flagged_table(report, "service_level", _TOP)
         if table is not None:
-            out.print(table)
+            _print(out, table)
     if plot_path is not None:
         out.print(f"plot written to {plot_path}")
