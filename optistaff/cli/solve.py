@@ -18,43 +18,47 @@ from optistaff.solvers import Progress, SolveStatus
 
 
 def queue_table(plan: Plan, title: str | None = None) -> Table:
-    """The per-queue table: calls, SL vs minimum, abandon, agent-hours, shortfall, value."""
+    """The per-queue table: calls, SL vs its minimum, abandon, agent-hours, shortfall
+    (calls and weighted) and value. Columns for standards no queue has are left out."""
     scenario = plan.scenario
     hours_per_interval = scenario.horizon.interval_minutes / 60.0
+    daily = any(q.daily_service_level is not None for q in scenario.queues)
+    abandon = any(q.patience_s is not None for q in scenario.queues)
+    headers = ["queue", "calls", "SL", "min SL"]
+    headers += ["daily min"] if daily else []
+    headers += ["abandon"] if abandon else []
+    headers += ["agent-h", "short", "weighted", "value"]
     table = Table(title=title, title_justify="left")
-    for header in (
-        "queue",
-        "calls",
-        "SL",
-        "min SL",
-        "daily min",
-        "abandon",
-        "agent-h",
-        "shortfall",
-        "weighted",
-        "value",
-    ):
+    for header in headers:
         table.add_column(header, justify="left" if header == "queue" else "right")
     for queue in scenario.queues:
         totals = plan.summary["queues"][queue.id]
-        sl = totals["service_level"]
-        minimum = queue.min_service_level
         short = totals["shortfall_calls"]
-        style = "red" if short > 1e-9 else ""
-        table.add_row(
+        row = [
             queue.id,
             f"{totals['calls']:,.0f}",
-            _pct(sl),
-            _pct(minimum),
-            _pct(queue.daily_service_level),
-            _pct(totals["abandon_rate"]) if queue.patience_s is not None else "-",
+            _pct(totals["service_level"]),
+            _pct(queue.min_service_level),
+        ]
+        if daily:
+            row.append(_pct(queue.daily_service_level))
+        if abandon:
+            row.append(_pct(totals["abandon_rate"]) if queue.patience_s is not None else "-")
+        row += [
             f"{totals['agent_intervals'] * hours_per_interval:,.1f}",
             f"{short:,.1f}",
             f"{totals['weighted_shortfall']:,.1f}",
             f"{totals['value']:,.1f}",
-            style=style,
-        )
+        ]
+        table.add_row(*row, style="red" if short > 1e-9 else "")
     return table
+
+
+def output_console() -> Console:
+    """stdout console; when stdout is not a terminal, wide enough never to cut a table."""
+    import sys
+
+    return Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=True)
 
 
 def _pct(x: float | None) -> str:
@@ -166,7 +170,7 @@ def command(
         summary = json.loads((written / "summary.json").read_text())
         click.echo(json.dumps(summary, indent=2))
         return
-    out = Console()
+    out = output_console()
     out.print(queue_table(plan, title=f"{loaded.name}: plan written to {written}"))
     for line in objective_lines(plan):
         out.print(line)
