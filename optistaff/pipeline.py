@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from optistaff import __version__
-from optistaff.disaggregate import disaggregate, fill_idle
+from optistaff.disaggregate import disaggregate, fill_idle, keep_agents_in_place
 from optistaff.evaluate import evaluate
 from optistaff.formulation import build_problem
 from optistaff.plan import Plan
@@ -82,7 +82,7 @@ def solve(
     else:
         grouped = identity if identity is not None else problem
         by_index, called = disaggregate(grouped, result.counts, result.called_in)
-        by_index = fill_idle(problem, by_index)
+        by_index = fill_idle(problem, keep_agents_in_place(problem, by_index))
         assignment = {k: (None if q is None else queue_ids[q]) for k, q in by_index.items()}
     ev = evaluate(scenario, assignment, called)
 
