@@ -698,9 +698,10 @@ def _regroup(
 ) -> tuple[dict[tuple[int, int, int], int], dict[int, int]]:
     """A solution of ``source``'s groups as counts of ``target``'s groups (agents named
     with fewest switches first, ``optistaff.disaggregate``)."""
-    from optistaff.disaggregate import disaggregate
+    from optistaff.disaggregate import disaggregate, keep_agents_in_place
 
     assignment, called_ids = disaggregate(source, counts, called)
+    assignment = keep_agents_in_place(source, assignment)
     group_at: dict[tuple[str, int], int] = {}  # (agent, t) -> target group
     for g in target.groups:
         for t, available in enumerate(g.available):
