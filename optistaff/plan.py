@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import io
 import json
@@ -147,22 +148,22 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
     """Replace ``directory`` with exactly ``files``, atomically (see module docstring)."""
     directory = directory.absolute()
     parent = directory.parent
-    if directory.exists() and not directory.is_dir():
-        raise PlanWriteError(f"{directory}: exists and is not a directory")
-    if (
-        directory.is_dir()
-        and any(directory.iterdir())
-        and not (directory / "summary.json").exists()
-    ):
-        raise PlanWriteError(
-            f"{directory}: exists and is not a plan directory (no summary.json); "
-            "choose another output directory"
-        )
     try:
+        if directory.exists() and not directory.is_dir():
+            raise PlanWriteError(f"{directory}: exists and is not a directory")
+        if (
+            directory.is_dir()
+            and any(directory.iterdir())
+            and not (directory / "summary.json").exists()
+        ):
+            raise PlanWriteError(
+                f"{directory}: exists and is not a plan directory (no summary.json); "
+                "choose another output directory"
+            )
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=parent))
     except OSError as exc:
-        raise PlanWriteError(f"cannot write the plan to {directory}: {exc.strerror}") from exc
+        raise PlanWriteError(_write_failure(directory, exc)) from exc
     try:
         for name, data in files.items():
             with open(staging / name, "wb") as fh:
@@ -186,8 +187,21 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
             _fsync_dir(parent)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise PlanWriteError(f"cannot write the plan to {directory}: {exc.strerror}") from exc
+        raise PlanWriteError(_write_failure(directory, exc)) from exc
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) or any other error: no debris
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return directory
+
+
+def _write_failure(directory: Path, exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "; free some space (the previous plan there, if any, is unchanged)"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "; choose a directory you can write to with -o"
+    return f"cannot write the plan to {directory}: {reason}{hint}"
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -211,11 +225,14 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError) as exc:
         raise PlanError(f"{path / 'summary.json'}: unreadable ({exc})") from exc
-    recorded = summary.get("files", {})
+    recorded = summary.get("files", {}) if isinstance(summary, dict) else {}
     for name in FILES:
         if name == "summary.json":
             continue
-        actual = _sha256((path / name).read_bytes())
+        try:
+            actual = _sha256((path / name).read_bytes())
+        except OSError as exc:
+            raise PlanError(f"{path / name}: unreadable ({exc.strerror or exc})") from exc
         if recorded.get(name) != actual:
             raise PlanError(
                 f"{path / name}: does not match summary.json (the plan's files were edited "
@@ -225,6 +242,17 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
         scenario = load_scenario(path / "scenario.yaml")
     except ScenarioError as exc:
         raise PlanError(f"{path / 'scenario.yaml'}: invalid resolved scenario:\n{exc}") from exc
+    named = summary.get("scenario")
+    recorded_hash = named.get("content_hash") if isinstance(named, dict) else None
+    if recorded_hash != scenario.content_hash():
+        raise PlanError(
+            f"{path / 'summary.json'}: its scenario content hash does not match scenario.yaml "
+            "(the plan's files were edited or mixed from different plans); solve again"
+        )
+    try:
+        status = SolveStatus(summary["status"])
+    except (KeyError, ValueError) as exc:
+        raise PlanError(f"{path / 'summary.json'}: no valid status ({exc})") from exc
     staffing = read_staffing_csv(path / "staffing.csv")
     assignments = pd.read_csv(
         path / "assignments.csv", dtype={"agent": str, "queue": str}, keep_default_na=False
@@ -235,7 +263,7 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
     )
     return Plan(
         scenario=scenario,
-        status=SolveStatus(summary["status"]),
+        status=status,
         summary=summary,
         staffing=staffing,
         assignments=assignments,
