@@ -37,21 +37,27 @@ Rules chosen where product.md / model.md are silent:
   an error), ``scale_forecast`` (factors multiply), ``set`` (queue fields; setting
   ``forecast`` resets earlier scaling, ``null`` clears an optional field).
 * The horizon is at most 7 days.
-* **Limits** (``LIMITS``; each refusal names the limit): a scenario optistaff cannot
-  solve in bounded time and memory is refused here, with exit code 2, instead of
-  hanging or running out of memory later. At most 5,000 agents (the queueing tables
-  are exact up to n = 5,000, model.md) and 1,000 queues; at most 2,000,000 staffing
-  table entries, Σ over queues of (intervals with calls) × (most agents able to work
-  the queue in one interval + 1) — what the formulation tabulates and the solver gets
-  one literal for (5,000 agents on 6 queues over 96 quarter-hours is about 1,000,000);
-  per (queue, interval) 0 or 1e-6 … 1,000,000 calls and an offered load of at most
-  5,000 Erlangs (model.md's exactness range); ``aht_s`` at most 86,400 s (a day) and
-  ``patience_s`` 1 … 1,000,000 s; ``value``, ``shortfall_weight``, ``cost``,
-  ``switch_penalty`` and ``shortfall_price`` at most 1,000,000 (the solver's integer
-  objective stays exact); ``threads`` 1 … 64 and ``seed`` 0 … 2**31 − 1 (CP-SAT's own
-  ranges); at most 20,000 pins; files at most 16 MiB, and a YAML document at most
-  1,000,000 nodes once its aliases are expanded (a "billion laughs" file is refused,
-  not expanded).
+* **Limits** (the ``MAX_*`` / ``MIN_*`` constants; every refusal names its limit): a
+  scenario optistaff cannot solve in bounded time and memory is refused here, exit
+  code 2, instead of hanging or running out of memory later.
+
+  - at most 5,000 agents (the queueing tables are exact up to n = 5,000, model.md),
+    1,000 queues, 20,000 pins, and 2,000,000 agent-intervals (agents × horizon
+    intervals; resolving availability then takes a few seconds at most);
+  - at most 2,000,000 staffing table entries: Σ over queues of (intervals with
+    calls) × (most agents able to work the queue in one interval + 1). This is what
+    the formulation tabulates and the solver gets one literal for; 5,000 agents on 6
+    queues over 96 quarter-hours is about 1,000,000 (measured: ~375 MB, Erlang A
+    tables ~35 s);
+  - per (queue, interval): 0 or 1e-6 … 1,000,000 calls, and an offered load of at
+    most 5,000 Erlangs (model.md's exactness range); ``aht_s`` 1 … 86,400 s (a
+    day); ``patience_s`` 1 … 1,000,000 s (beyond that, leave it out: Erlang C);
+  - ``value``, ``shortfall_weight``, ``cost``, ``switch_penalty`` and
+    ``shortfall_price`` at most 1,000,000 (larger worths overflow the solver's
+    scaled integer objective); ``threads`` 1 … 64 and ``seed`` 0 … 2**31 − 1
+    (CP-SAT's own parameter ranges);
+  - files at most 16 MiB, and a YAML document at most 1,000,000 nodes once its
+    aliases are expanded (a "billion laughs" file is refused, not expanded).
 * ``input_hash``: sha256 over, for every file read (scenario, parents, side files)
   sorted by path relative to the scenario's directory, that relative path and the
   sha256 of its raw bytes.
@@ -95,9 +101,11 @@ MAX_HORIZON_MINUTES = 7 * 24 * 60
 MAX_AGENTS = 5_000
 MAX_QUEUES = 1_000
 MAX_TABLE_ENTRIES = 2_000_000
+MAX_AGENT_INTERVALS = 2_000_000  # agents × horizon intervals
 MAX_CALLS = 1e6  # per (queue, interval)
 MIN_CALLS = 1e-6  # a positive forecast below this is a zero written oddly
 MAX_OFFERED_LOAD = 5_000.0  # Erlangs per (queue, interval)
+MIN_AHT_S = 1.0
 MAX_AHT_S = 86_400.0
 MIN_PATIENCE_S = 1.0
 MAX_PATIENCE_S = 1e6
@@ -1081,6 +1089,16 @@ def _finish(
         ctx.error(root.at("agents"), _too_many_agents(len(draft.agents)))
         draft.agents = {}
         draft.broken.add("agents")
+    if horizon is not None and len(draft.agents) * horizon.intervals > MAX_AGENT_INTERVALS:
+        ctx.error(
+            root.at("agents"),
+            f"{len(draft.agents):,} agents × {horizon.intervals:,} intervals = "
+            f"{len(draft.agents) * horizon.intervals:,} agent-intervals; at most "
+            f"{MAX_AGENT_INTERVALS:,} (limit MAX_AGENT_INTERVALS). Shorten the horizon, use "
+            "longer intervals, or split the agents into sites",
+        )
+        draft.agents = {}
+        draft.broken.add("agents")
     queue_ids = set(draft.queues)
     if "queues" in draft.given and not draft.queues and "queues" not in draft.broken:
         ctx.error(root.at("queues"), "must define at least one queue")
@@ -1466,7 +1484,7 @@ def _check_load(
     horizon: Horizon,
     ctx: _Context,
 ) -> bool:
-    """Calls per interval 0 or MIN_CALLS … MAX_CALLS, AHT at most MAX_AHT_S and offered load
+    """Calls per interval 0 or MIN_CALLS … MAX_CALLS, AHT MIN_AHT_S … MAX_AHT_S, offered load
     λ·h/Δ at most MAX_OFFERED_LOAD Erlangs; one problem per kind, naming the first interval."""
     checks: list[tuple[_At, Callable[[int], bool], Callable[[int], str]]] = [
         (
@@ -1486,6 +1504,14 @@ def _check_load(
             lambda t: 0 < forecast[t] < MIN_CALLS,
             lambda t: (
                 f"{forecast[t]:.3g} calls; write 0, or at least {MIN_CALLS:g} (limit MIN_CALLS)"
+            ),
+        ),
+        (
+            aht_at,
+            lambda t: aht[t] < MIN_AHT_S,
+            lambda t: (
+                f"aht_s {aht[t]:.6g}; at least {MIN_AHT_S:g} s (limit MIN_AHT_S: a handle "
+                "time under a second is a unit mistake)"
             ),
         ),
         (
