@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from optistaff.errors import SolveError
+from optistaff.loading import MAX_THREADS
 from optistaff.plan import Plan
 from optistaff.solvers import Progress, SolveStatus
 
@@ -113,6 +114,13 @@ class _ProgressPrinter:
             self.status.stop()
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets nan and inf through; a time limit must be a finite number."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
+    return value
+
+
 @click.command("solve")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -128,11 +136,12 @@ class _ProgressPrinter:
     "time_limit_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
+    callback=_finite,
     help="Seconds the solver may use (overrides policy.time_limit_s).",
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_THREADS),
     default=None,
     help="Solver threads (overrides policy.threads).",
 )
