@@ -14,7 +14,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.solve import _ProgressPrinter
+from optistaff.cli.solve import ProgressPrinter
 from optistaff.compare import (
     ALL_QUEUES,
     Comparison,
@@ -87,7 +87,7 @@ def _load(source: Path, index: int, count: int, time_limit_s: float | None) -> P
     for warning in loaded.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
     err.print(f"solving {source} ({index}/{count})…", highlight=False)
-    printer = _ProgressPrinter(err) if sys.stderr.isatty() else None
+    printer = ProgressPrinter(err) if sys.stderr.isatty() else None
     started = time.monotonic()
     try:
         plan = solve(loaded, time_limit_s=time_limit_s, progress=printer)

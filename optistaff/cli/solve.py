@@ -85,7 +85,7 @@ def objective_lines(plan: Plan) -> list[str]:
     return lines
 
 
-class _ProgressPrinter:
+class ProgressPrinter:
     """Shows the best objective and bound on stderr while a long solve runs."""
 
     def __init__(self, console: Console) -> None:
@@ -162,7 +162,7 @@ def command(
     err = Console(stderr=True)
     for warning in loaded.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
-    printer = _ProgressPrinter(err) if sys.stderr.isatty() else None
+    printer = ProgressPrinter(err) if sys.stderr.isatty() else None
     try:
         plan = solve(loaded, time_limit_s=time_limit_s, threads=threads, progress=printer)
     finally:
