@@ -68,14 +68,16 @@ def _pct(x: float | None) -> str:
 
 def objective_lines(plan: Plan) -> list[str]:
     obj = plan.summary["objective"]
+    limit = ""
+    if plan.status == SolveStatus.FEASIBLE:
+        bound, gap = plan.summary["bound"], plan.summary["gap"]
+        limit = (
+            f" (time limit reached: bound {bound:,.4f}, gap {gap:.2e})"
+            if bound is not None and gap is not None
+            else " (time limit reached: the best plan found; no bound proven, gap unknown)"
+        )
     lines = [
-        f"status: {plan.status}"
-        + (
-            f" (time limit reached: bound {plan.summary['bound']:,.4f},"
-            f" gap {plan.summary['gap']:.2e})"
-            if plan.status == SolveStatus.FEASIBLE and plan.summary["bound"] is not None
-            else ""
-        ),
+        f"status: {plan.status}{limit}",
         f"weighted shortfall {obj['weighted_shortfall']:,.3f} · value {obj['value']:,.3f} · "
         f"cost {obj['cost']:,.2f} · switches {obj['switches']} ({obj['switching']:,.2f}) · "
         f"total {obj['total']:,.3f}",
