@@ -1,0 +1,227 @@
+"""Limits: absurd input is refused early (exit 2) with a message naming the limit, and
+input at the edge of the limits is solved without any crash. See the "Limits" rule in
+``optistaff/loading.py`` for each limit and why it is what it is."""
+
+from __future__ import annotations
+
+import copy
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import optistaff
+import optistaff.loading as loading
+from optistaff.cli import main
+from optistaff.errors import ScenarioError
+from optistaff.loading import load_scenario, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+MICHELLE = SCENARIOS / "michelle.yaml"
+BASE: dict[str, Any] = yaml.safe_load(MICHELLE.read_text())
+
+
+def _refused(data: dict[str, Any], *needles: str) -> str:
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, source_name="limits.yaml")
+    text = str(info.value)
+    for needle in needles:
+        assert needle in text, text
+    return text
+
+
+def _edited(**queue_fields: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data["queues"]["platinum"].update(queue_fields)
+    return data
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process, so that a hang fails (timeout) instead of
+    blocking the test run."""
+    return subprocess.run(
+        [sys.executable, "-c", "from optistaff.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_a_hundred_thousand_agents_are_refused_early(tmp_path: Path) -> None:
+    rows = "".join(f"a{i},platinum;gold,08:00-12:00\n" for i in range(100_000))
+    (tmp_path / "roster.csv").write_text("id,skills,shift\n" + rows)
+    data = copy.deepcopy(BASE)
+    data["agents"] = [{"file": "roster.csv"}]
+    (tmp_path / "huge.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "plan"
+    result = _cli("solve", str(tmp_path / "huge.yaml"), "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "100,000 agents" in result.stderr and "at most 5,000 agents" in result.stderr
+    assert "MAX_AGENTS" in result.stderr
+    assert "roster.csv:1" in result.stderr  # where: the roster's header
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_billion_calls_are_refused_naming_the_limit() -> None:
+    text = _refused(_edited(forecast=[1e9] * 8), "queues.platinum.forecast", "MAX_CALLS")
+    assert "at most 1,000,000 per interval" in text
+
+
+def test_an_offered_load_beyond_the_exact_range_is_refused() -> None:
+    # 200,000 calls × 300 s / 1,800 s = 33,333 Erlangs
+    _refused(_edited(forecast=[2e5] * 8), "33,333.3 Erlangs", "MAX_OFFERED_LOAD")
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "needle"),
+    [
+        (("queues", "platinum", "value"), 1e12, "must be <= 1000000 (optistaff's limit)"),
+        (("queues", "platinum", "value"), 1e300, "got 1e+300"),
+        (("queues", "platinum", "shortfall_weight"), 1e7, "optistaff's limit"),
+        (("queues", "platinum", "patience_s"), 1e-300, "must be >= 1"),
+        (("queues", "platinum", "patience_s"), 1e300, "optistaff's limit"),
+        (("queues", "platinum", "aht_s"), 1e300, "MAX_AHT_S"),
+        (("queues", "platinum", "aht_s"), 1e-300, "MIN_AHT_S"),
+        (("queues", "platinum", "forecast"), [1e-300] * 8, "MIN_CALLS"),
+        (("policy", "threads"), 10**10, "policy.threads: must be <= 64"),
+        (("policy", "seed"), 2**40, "policy.seed: must be <= 2147483647"),
+        (("policy", "switch_penalty"), 1e300, "optistaff's limit"),
+        (("policy", "shortfall_price"), 1e9, "optistaff's limit"),
+    ],
+)
+def test_absurd_numbers_are_refused(where: tuple[str, ...], value: Any, needle: str) -> None:
+    """Each of these used to reach the solver: CP-SAT rejected the model (exit 1, 'a bug
+    in optistaff') or OR-Tools raised a TypeError (a traceback)."""
+    data = copy.deepcopy(BASE)
+    target = data
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    _refused(data, ".".join(where), needle)
+
+
+def test_scaling_a_forecast_to_infinity_is_refused(tmp_path: Path) -> None:
+    """A forecast at the limit scaled by 1e303 overflows to inf: refused, never NaN."""
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(_edited(forecast=[1e6] * 8)))
+    child = {"extends": "base.yaml", "changes": {"scale_forecast": {"platinum": 1e303}}}
+    (tmp_path / "child.yaml").write_text(yaml.safe_dump(child))
+    with pytest.raises(ScenarioError, match="must be a finite number of calls, got inf"):
+        load_scenario(tmp_path / "child.yaml")
+
+
+def test_too_many_agent_intervals_are_refused_before_resolving_them() -> None:
+    data = copy.deepcopy(BASE)
+    data["horizon"] = {"start": "2026-11-23 00:00", "interval_minutes": 5, "intervals": 2016}
+    for queue in data["queues"].values():
+        queue["forecast"] = [1.0] * 2016
+    data["agents"] = [
+        {"id": f"a{i}", "skills": ["platinum"], "shift": "00:00-00:00"} for i in range(1_000)
+    ]
+    _refused(data, "2,016,000 agent-intervals", "MAX_AGENT_INTERVALS")
+
+
+def test_too_many_staffing_table_entries_are_refused() -> None:
+    data = copy.deepcopy(BASE)
+    T = 96 * 7 // 2  # three and a half days of quarter-hours
+    data["horizon"] = {"start": "2026-11-23 00:00", "interval_minutes": 15, "intervals": T}
+    data["queues"] = {
+        f"q{i}": {"value": 1, "aht_s": 300, "answer_within_s": 20, "forecast": [10.0] * T}
+        for i in range(8)
+    }
+    skills = list(data["queues"])
+    data["agents"] = [
+        {"id": f"a{i}", "skills": skills, "shift": "00:00-00:00"} for i in range(1_000)
+    ]
+    data["pins"] = []
+    # 8 queues × 336 intervals × 1,001 = 2,690,688 entries
+    _refused(data, "2,690,688 staffing table entries", "MAX_TABLE_ENTRIES")
+
+
+def test_a_yaml_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / "loop.yaml").write_text("a: &a [*a, *a]\n")
+    for name in ("bomb.yaml", "loop.yaml"):
+        result = _cli("validate", str(tmp_path / name), timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "MAX_YAML_NODES" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_small_aliases_still_load(tmp_path: Path) -> None:
+    text = MICHELLE.read_text().replace(
+        "skills: [platinum, gold]", "skills: &both [platinum, gold]"
+    )
+    text += "pins:\n  - {agent: michelle, queue: gold, from: '09:00', to: '10:00'}\n"
+    (tmp_path / "aliases.yaml").write_text(text)
+    assert load_scenario(tmp_path / "aliases.yaml").agents[0].skills == ("platinum", "gold")
+
+
+def test_a_file_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 2**20)
+    big = tmp_path / "big.yaml"
+    big.write_text(MICHELLE.read_text() + "#" * 2**20 + "\n")
+    with pytest.raises(
+        ScenarioError, match=r"is 1\.0 MiB; .* at most 1 MiB \(limit MAX_FILE_BYTES"
+    ):
+        load_scenario(big)
+
+
+def test_cli_threads_beyond_the_limit_are_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["solve", str(MICHELLE), "-o", str(tmp_path / "p"), "--threads", "100000"]
+    )
+    assert result.exit_code == 2
+    assert "--threads" in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_edge_of_every_limit_solves(tmp_path: Path) -> None:
+    """Largest worths, a million calls at the largest offered load, the tightest and
+    loosest patience, a tiny queue beside a huge one: solved and written, all finite."""
+    data = copy.deepcopy(BASE)
+    data["queues"]["platinum"].update(
+        forecast=[1e6] * 8, aht_s=9, value=1e6, shortfall_weight=1e6, patience_s=1
+    )  # 1e6 × 9 s / 1,800 s = 5,000 Erlangs: the limit exactly
+    data["queues"]["gold"].update(
+        forecast=[1e-6] * 8, aht_s=86_400, value=1e-6, patience_s=1e6, max_abandon_rate=1
+    )
+    data["agents"].append(
+        {"id": "ot", "skills": ["gold"], "shift": "08:00-12:00", "optional": True, "cost": 1e6}
+    )
+    data["policy"].update(switch_penalty=1e6, threads=1, seed=2**31 - 1)
+    plan = optistaff.solve(scenario_from_dict(data), time_limit_s=10)
+    assert plan.status == "optimal"
+    assert all(math.isfinite(v) for v in plan.objective.values())
+    again = optistaff.read_plan(plan.write(tmp_path / "edge"))
+    assert again.summary["objective"] == plan.summary["objective"]
+
+
+def test_a_plan_at_the_time_limit_says_so_plainly() -> None:
+    """feasible at the limit: with a bound, its gap; without one (nothing proven in
+    time), that the gap is unknown, never a made-up number."""
+    from dataclasses import replace
+
+    from optistaff.cli.solve import objective_lines
+    from optistaff.solvers import SolveStatus
+
+    plan = optistaff.solve(MICHELLE)
+    total = plan.summary["objective"]["total"]
+    bounded = replace(
+        plan,
+        status=SolveStatus.FEASIBLE,
+        summary={**plan.summary, "bound": total * 1.01, "gap": 0.0099},
+    )
+    assert "time limit reached: bound" in objective_lines(bounded)[0]
+    assert "gap 9.90e-03" in objective_lines(bounded)[0]
+    unbounded = replace(bounded, summary={**plan.summary, "bound": None, "gap": None})
+    assert "no bound proven, gap unknown" in objective_lines(unbounded)[0]
