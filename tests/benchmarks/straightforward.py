@@ -106,9 +106,9 @@ def solve_straightforward(
             row = []
             for q in skills:
                 var = m.new_bool_var(f"x_{a}_{q}_{t}")
-                pin = pins.get((agent.id, t), -1)
-                if pin != -1:
-                    m.add(var == (1 if pin == q else 0))
+                pinned = pins.get((agent.id, t), -1)
+                if pinned != -1:
+                    m.add(var == (1 if pinned == q else 0))
                 x[(a, q, t)] = var
                 on_cell[(q, t)].append(var)
                 row.append(var)
