@@ -1030,7 +1030,7 @@ def _change_scale_forecast(spec: Any, at: _At, draft: _Draft, ctx: _Context) -> 
         fat = at.at(qid)
         if qid not in draft.queues:
             ctx.error(fat, f"unknown queue '{qid}'{_suggest(qid, draft.queues)}")
-        elif not _is_number(factor) or not math.isfinite(factor):
+        elif not _is_number(factor) or not _finite(factor):
             ctx.error(fat, f"must be a finite number, got {_show(factor)}")
         elif factor < 0:
             ctx.error(fat, f"must be >= 0, got {_show(factor)}")
@@ -1291,11 +1291,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _finite(value: float) -> bool:
+    """math.isfinite, but an int beyond any float (YAML reads 1000...0 as one) is not
+    finite either, instead of raising OverflowError."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _check_number(value: Any, at: _At, ctx: _Context, *, positive: bool) -> float | None:
     if not _is_number(value):
         ctx.error(at, f"must be a number, got {_show(value)}")
         return None
-    if not math.isfinite(value):
+    if not _finite(value):
         ctx.error(at, f"must be a finite number, got {_show(value)}")
         return None
     if positive and value <= 0:
