@@ -259,7 +259,8 @@ def mutated(draw: st.DrawFn, original: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(value, dict):
                 parent[key] = draw(st.sampled_from([{}, None, [value], {**value, **value}]))
             elif isinstance(value, int | float) and not isinstance(value, bool):
-                parent[key] = draw(st.sampled_from([-value, value * 1e9, str(value), [value]]))
+                bigger = value * 10**9 if isinstance(value, int) else value * 1e9
+                parent[key] = draw(st.sampled_from([-value, bigger, str(value), [value]]))
             else:
                 parent[key] = draw(GARBAGE)
         else:

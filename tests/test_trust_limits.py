@@ -225,3 +225,15 @@ def test_a_plan_at_the_time_limit_says_so_plainly() -> None:
     assert "gap 9.90e-03" in objective_lines(bounded)[0]
     unbounded = replace(bounded, summary={**plan.summary, "bound": None, "gap": None})
     assert "no bound proven, gap unknown" in objective_lines(unbounded)[0]
+
+
+def test_an_integer_beyond_any_float_is_a_scenario_error(tmp_path: Path) -> None:
+    """YAML reads 1 followed by 400 zeros as an int; math.isfinite raised OverflowError
+    on it (found by fuzzing). Now it is 'must be a finite number', where it was written."""
+    text = MICHELLE.read_text().replace("forecast: [8, 10,", "forecast: [1" + "0" * 400 + ", 10,")
+    (tmp_path / "big-int.yaml").write_text(text)
+    with pytest.raises(ScenarioError, match=r"big-int\.yaml:\d+ queues\.gold\.forecast\[0\]: "):
+        load_scenario(tmp_path / "big-int.yaml")
+    data = copy.deepcopy(BASE)
+    data["queues"]["gold"]["aht_s"] = 10**400
+    _refused(data, "queues.gold.aht_s: must be a finite number, got a 401-digit number")
