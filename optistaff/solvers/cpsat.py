@@ -677,7 +677,7 @@ def _status(optimal: bool) -> SolveStatus:
     return SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
 
 
-def _fallback(b: _Built, native: int) -> _BlockResult:
+def _fallback(b: _Built, native: Any) -> _BlockResult:
     """No solution in time (or none at all): infeasible pins, or the trivial plan."""
     if native == cp_model.INFEASIBLE:
         return _BlockResult(SolveStatus.INFEASIBLE, {}, {})
@@ -762,6 +762,9 @@ def solve(
         if progress is not None:
             progress(Progress("intervals", math.nan, math.nan, time.monotonic() - start, t, T))
         b = _build(problem, [t], scales, all_in=True)
+        if time.monotonic() >= deadline:  # out of time: pins only, no search
+            per.append(_fallback(b, cp_model.UNKNOWN))
+            continue
         per.append(_solve_block(b, problem, scales, runner, deadline, mip_gap, progress, start))
     counts: dict[tuple[int, int, int], int] = {}
     called: dict[int, int] = {}
@@ -837,7 +840,9 @@ def solve(
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
     if whole.bound is None:  # nothing found in time: the per-interval plan, all called in
-        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, [], "monolithic", start)
+        # without a daily minimum the per-interval level-2 bounds bound the total too
+        parts = per if not has_daily and not priced else []
+        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, parts, "monolithic", start)
     level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
     name = "per-interval+" + ("identity" if identity is not None else "horizon")
@@ -857,6 +862,8 @@ def _required_optional(
     call them all in (``models/05-optional-and-switches.md``)."""
     required: set[int] = set()
     for group in p.groups:
+        if time.monotonic() >= deadline:
+            break  # only what is proven counts
         if not group.optional or group.called_in_by_pin:
             continue
         for t, available in enumerate(group.available):
@@ -877,6 +884,10 @@ def _required_optional(
                 required.add(group.index)
                 break
     return required
+
+
+class _OutOfTime(Exception):
+    """The deadline passed inside an enumeration: its result would not be proven."""
 
 
 def _enumerate_optional(
@@ -914,6 +925,8 @@ def _enumerate_optional(
             return per[t]
         key = (t, local)
         if key not in cache:
+            if time.monotonic() >= deadline:
+                raise _OutOfTime
             b = _build(p, [t], scales, all_in=True)
             for g in undecided:
                 placed = [b.y[(g, q, t)] for q in p.groups[g].skills if (g, q, t) in b.y]
@@ -925,8 +938,12 @@ def _enumerate_optional(
     best: tuple[int, dict[int, int], list[_BlockResult]] | None = None
     for values in itertools.product(*choices):
         combo = dict(zip(undecided, values, strict=True))
-        parts = [interval(t, combo) for t in range(p.n_intervals)]
-        if any(r.value_obj is None for r in parts):
+        try:
+            parts = [interval(t, combo) for t in range(p.n_intervals)]
+        except _OutOfTime:
+            return None
+        # a part not proven optimal cannot decide admissibility or rank: undecided
+        if any(r.value_obj is None or r.status != SolveStatus.OPTIMAL for r in parts):
             return None
         if any(r.short_obj > per[t].short_obj + tol for t, r in enumerate(parts)):
             continue
