@@ -49,7 +49,8 @@ STATUS = {
 @dataclass(frozen=True)
 class StraightResult:
     """``status`` is the weaker of the two levels' statuses; ``decision`` maps (agent,
-    interval) to a queue id or None for every worked interval (as in assignments.csv)."""
+    interval) to a queue id or None for every worked interval (as in assignments.csv).
+    When level 2 finds no plan in time, level 1's plan is returned (status feasible)."""
 
     status: str
     decision: dict[tuple[str, int], str | None]
@@ -189,6 +190,7 @@ def solve_straightforward(
     shortfall = sum(short_terms)
     deadline = started + time_limit_s
     statuses = []
+    values: dict[int, int] = {}  # level 1's plan: kept if level 2 finds nothing in time
     t1 = time.monotonic()
     if short_terms:
         m.minimize(shortfall)
@@ -200,9 +202,9 @@ def solve_straightforward(
         if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise RuntimeError(f"straightforward level 1: {STATUS.get(st1, st1)}")
         m.add(shortfall <= round(solver.objective_value))
-        hint_from = solver
         for var in list(x.values()) + list(z.values()):
-            m.add_hint(var, hint_from.value(var))
+            values[var.index] = solver.value(var)
+            m.add_hint(var, values[var.index])
     level1_s = time.monotonic() - t1
     t2 = time.monotonic()
     m.maximize(sum(value_terms))
@@ -211,12 +213,15 @@ def solve_straightforward(
     solver.parameters.relative_gap_limit = mip_gap
     st2 = solver.solve(m)
     statuses.append(st2)
-    if st2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for var in list(x.values()) + list(z.values()):
+            values[var.index] = solver.value(var)
+    elif not values or st2 != cp_model.UNKNOWN:
         raise RuntimeError(f"straightforward level 2: {STATUS.get(st2, st2)}")
     level2_s = time.monotonic() - t2
 
     called = tuple(
-        agent.id for a, agent in enumerate(scenario.agents) if agent.optional and solver.value(z[a])
+        agent.id for a, agent in enumerate(scenario.agents) if agent.optional and values[z[a].index]
     )
     decision: dict[tuple[str, int], str | None] = {}
     for agent in scenario.agents:
@@ -226,7 +231,7 @@ def solve_straightforward(
             if agent.available[t]:
                 decision[(agent.id, t)] = None
     for (a, q, t), var in x.items():
-        if solver.value(var):
+        if values[var.index]:
             decision[(scenario.agents[a].id, t)] = scenario.queues[q].id
     status = "optimal" if all(s == cp_model.OPTIMAL for s in statuses) else "feasible"
     return StraightResult(
