@@ -11,6 +11,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
@@ -24,6 +25,10 @@ from optistaff.formulation import build_problem
 from optistaff.plan import Plan
 from optistaff.scenario import Scenario
 from optistaff.solvers import ProgressCallback, SolveStatus
+
+#: Called with every plan :func:`solve` returns. The test suite registers the independent
+#: plan checker here, so that every plan any test produces is verified.
+PLAN_HOOKS: list[Callable[[Plan], None]] = []
 
 
 def _version(package: str) -> str:
@@ -127,13 +132,16 @@ def solve(
     }
     staffing = ev.staffing.copy()
     staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
-    return Plan(
+    plan = Plan(
         scenario=scenario,
         status=result.status,
         summary=summary,
         staffing=staffing,
         assignments=_assignment_frame(scenario, assignment),
     )
+    for hook in PLAN_HOOKS:
+        hook(plan)
+    return plan
 
 
 def _assignment_frame(

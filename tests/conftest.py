@@ -1,9 +1,10 @@
 """Shared fixtures. ``solve_checked`` solves a scenario, writes its plan and checks the
-plan's files with the independent checker (session-scoped, so hypothesis tests may use it)."""
+plan's files with the independent checker (session-scoped, so hypothesis tests may use it);
+``_check_every_plan`` does the same for every plan any test produces."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,24 @@ def solve_checked(tmp_path_factory: pytest.TempPathFactory) -> SolveChecked:
         return plan, check_plan_dir(directory, expected_scenario=expected)
 
     return run
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _check_every_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every plan any test produces through ``optistaff.solve`` is written out and
+    verified by the independent checker (issue 3's acceptance): a wrong KPI anywhere
+    fails the test that produced it."""
+    from optistaff import pipeline
+    from optistaff.plan import plan_files
+
+    def hook(plan: Any) -> None:
+        if plan.status == "infeasible":
+            return
+        directory = tmp_path_factory.mktemp("checked")
+        for name, data in plan_files(plan).items():
+            (directory / name).write_bytes(data)
+        check_plan_dir(directory)
+
+    pipeline.PLAN_HOOKS.append(hook)
+    yield
+    pipeline.PLAN_HOOKS.remove(hook)

@@ -47,10 +47,12 @@ def michelle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
 
 def _added(scenario: Scenario, skills: tuple[str, ...], t: int, agent_id: str) -> Scenario:
     """The scenario with one more agent (built here, independently of optistaff.explain)."""
+    start = scenario.horizon.interval_start(t)
+    end = scenario.horizon.interval_start(t + 1)
     extra = Agent(
         id=agent_id,
         skills=skills,
-        shift="extra",
+        shift=f"{start:%H:%M}-{end:%H:%M}",
         available=tuple(i == t for i in range(scenario.horizon.intervals)),
     )
     return replace(scenario, agents=(*scenario.agents, extra))
