@@ -41,9 +41,11 @@ Rules chosen where product.md / model.md are silent:
   scenario optistaff cannot solve in bounded time and memory is refused here, exit
   code 2, instead of hanging or running out of memory later.
 
-  - at most 5,000 agents (the queueing tables are exact up to n = 5,000, model.md),
-    1,000 queues, 20,000 pins, and 2,000,000 agent-intervals (agents × horizon
-    intervals; resolving availability then takes a few seconds at most);
+  - at most 20,000 agents (twice the largest center the benchmarks solve), 1,000
+    queues, 20,000 pins, and 2,000,000 agent-intervals (agents × horizon intervals;
+    resolving availability then takes a few seconds at most);
+  - at most 5,000 agents able to work one queue in one interval (limit
+    MAX_CELL_AGENTS: the queueing tables are exact up to n = 5,000, model.md);
   - at most 2,000,000 staffing table entries: Σ over queues of (intervals with
     calls) × (most agents able to work the queue in one interval + 1). This is what
     the formulation tabulates and the solver gets one literal for; 5,000 agents on 6
@@ -98,7 +100,8 @@ __all__ = ["check_scenario", "load_scenario", "scenario_from_dict"]
 
 MAX_HORIZON_MINUTES = 7 * 24 * 60
 # Limits (see the module docstring for why each one is what it is).
-MAX_AGENTS = 5_000
+MAX_AGENTS = 20_000
+MAX_CELL_AGENTS = 5_000  # agents able to work one queue in one interval
 MAX_QUEUES = 1_000
 MAX_TABLE_ENTRIES = 2_000_000
 MAX_AGENT_INTERVALS = 2_000_000  # agents × horizon intervals
@@ -879,7 +882,7 @@ def _parse_agent_entries(value: Any, at: _At, ctx: _Context) -> list[_AgentDraft
 def _too_many_agents(count: int) -> str:
     return (
         f"{count:,} agents; optistaff plans at most {MAX_AGENTS:,} agents per scenario "
-        "(limit MAX_AGENTS: its queueing tables are exact up to 5,000 agents); "
+        "(limit MAX_AGENTS); "
         "split the center into sites or shifts"
     )
 
@@ -1185,6 +1188,15 @@ def _check_size(
     eligible = skills.T @ available  # (queue, interval) -> agents able to work there
     with_calls = np.array([[c > 0 for c in q.forecast] for q in queues], dtype=bool)
     top = np.where(with_calls, eligible, 0).max(axis=1)
+    if int(top.max()) > MAX_CELL_AGENTS:
+        worst = int(top.argmax())
+        ctx.error(
+            at,
+            f"{int(top[worst]):,} agents can work queue {queues[worst].id!r} in one "
+            f"interval; at most {MAX_CELL_AGENTS:,} (limit MAX_CELL_AGENTS: the queueing "
+            "tables are exact up to 5,000 agents on one queue). Split the queue or the site",
+        )
+        return False
     entries = int((with_calls.sum(axis=1) * (top + 1)).sum())
     if entries <= MAX_TABLE_ENTRIES:
         return True

@@ -61,7 +61,7 @@ def test_a_hundred_thousand_agents_are_refused_early(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     result = _cli("solve", str(tmp_path / "huge.yaml"), "-o", str(out))
     assert result.returncode == 2, result.stderr
-    assert "100,000 agents" in result.stderr and "at most 5,000 agents" in result.stderr
+    assert "100,000 agents" in result.stderr and "at most 20,000 agents" in result.stderr
     assert "MAX_AGENTS" in result.stderr
     assert "roster.csv:1" in result.stderr  # where: the roster's header
     assert "Traceback" not in result.stderr
@@ -237,3 +237,19 @@ def test_an_integer_beyond_any_float_is_a_scenario_error(tmp_path: Path) -> None
     data = copy.deepcopy(BASE)
     data["queues"]["gold"]["aht_s"] = 10**400
     _refused(data, "queues.gold.aht_s: must be a finite number, got a 401-digit number")
+
+
+def test_more_agents_on_one_queue_than_the_tables_are_exact_for_is_refused() -> None:
+    from optistaff.errors import ScenarioError
+    from optistaff.loading import scenario_from_dict
+
+    agents = [{"id": f"a{i}", "skills": ["q"], "shift": "08:00-09:00"} for i in range(5_001)]
+    data: dict[str, object] = {
+        "horizon": {"start": "2026-11-23 08:00", "interval_minutes": 60, "intervals": 1},
+        "queues": {"q": {"value": 1, "aht_s": 300, "answer_within_s": 20, "forecast": [100]}},
+        "agents": agents,
+    }
+    with pytest.raises(ScenarioError, match="MAX_CELL_AGENTS"):
+        scenario_from_dict(data)
+    data["agents"] = agents[:5_000]
+    assert len(scenario_from_dict(data).agents) == 5_000
