@@ -244,7 +244,11 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                 if target is not None:
                     ok = res["solve_s"] <= target and res["status"] == "optimal"
                     if size == "L" and coupling:
-                        ok = res["solve_s"] <= target and (res["gap"] or 0.0) <= 1e-4
+                        ok = (
+                            res["solve_s"] <= target
+                            and res["gap"] is not None
+                            and res["gap"] <= 1e-4
+                        )
                     if size == "XL":
                         ok = ok and res["rss_mb"] <= 4096
                     met = f"{'met' if ok else 'MISSED'} ≤{target:g}s"
