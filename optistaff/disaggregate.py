@@ -169,7 +169,12 @@ def keep_agents_in_place(
 
     out = dict(assignment)
     pinned = {(p.agent, t) for p in problem.scenario.pins for t in range(p.start, p.end)}
-    skills = {a: set(g.skills) for g in problem.groups for a in g.members}
+    skill_row: dict[str, np.ndarray] = {}
+    for g in problem.groups:
+        row = np.zeros(problem.n_queues, dtype=bool)
+        row[list(g.skills)] = True
+        for a in g.members:
+            skill_row[a] = row
     by_t: dict[int, list[str]] = {}
     order = {a.id: i for i, a in enumerate(problem.scenario.agents)}
     for agent, t in assignment:
@@ -181,19 +186,20 @@ def keep_agents_in_place(
             continue
         slots: list[int | None] = [out[(a, t)] for a in agents]
         slots.sort(key=lambda q: (q is None, -1 if q is None else q))
-        cost = np.zeros((len(agents), len(slots)))
-        for i, agent in enumerate(agents):
-            before = out.get((agent, t - 1))
-            for j, q in enumerate(slots):
-                if q is not None and q not in skills[agent]:
-                    cost[i, j] = 1e9
-                elif before is not None and q is not None and q != before:
-                    cost[i, j] = 1.0  # a switch
-                elif before is not None and q == before:
-                    cost[i, j] = -1e-3  # prefer staying over idling
+        slot_q = np.array([-1 if q is None else q for q in slots])
+        before = np.array([-1 if (b := out.get((a, t - 1))) is None else b for a in agents])[
+            :, None
+        ]
+        skilled = np.stack([skill_row[a] for a in agents])
+        can = np.where(slot_q[None, :] < 0, True, skilled[:, np.maximum(slot_q, 0)])
+        cost = np.where(
+            (before >= 0) & (slot_q[None, :] >= 0) & (slot_q[None, :] != before), 1.0, 0.0
+        )
+        cost = np.where((before >= 0) & (slot_q[None, :] == before), -1e-3, cost)
+        cost = np.where(can, cost, 1e9)
         rows, cols = linear_sum_assignment(cost)
-        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-            out[(agents[row], t)] = slots[col]
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            out[(agents[i], t)] = slots[j]
     if _switches(out) < _switches(assignment):
         return out
     return dict(assignment)
