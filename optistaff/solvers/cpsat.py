@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -356,8 +357,9 @@ class _Runner:
     """Runs CP-SAT in a worker thread so that Ctrl-C in the main thread stops the search
     cleanly (the caller then sees KeyboardInterrupt and writes nothing)."""
 
-    def __init__(self, threads: int, seed: int, stop: threading.Event | None) -> None:
-        self.threads, self.seed, self.stop = threads, seed, stop
+    def __init__(self, threads: int, seed: int, *stops: threading.Event | None) -> None:
+        self.threads, self.seed = threads, seed
+        self.stops = tuple(e for e in stops if e is not None)
 
     def run(
         self,
@@ -385,7 +387,7 @@ class _Runner:
         try:
             while worker.is_alive():
                 worker.join(0.05)
-                if self.stop is not None and self.stop.is_set():
+                if any(e.is_set() for e in self.stops):
                     solver.stop_search()
         except KeyboardInterrupt:
             solver.stop_search()
@@ -756,16 +758,31 @@ def solve(
     has_optional = any(g.optional for g in problem.groups)
     coupled = has_daily or has_optional or identity is not None
 
-    # 1. per-interval solves
-    per: list[_BlockResult] = []
-    for t in range(T):
-        if progress is not None:
-            progress(Progress("intervals", math.nan, math.nan, time.monotonic() - start, t, T))
+    # 1. per-interval solves: independent, so `threads` of them run at once, each with
+    # one CP-SAT worker (deterministic whatever the thread count)
+    halt = threading.Event()
+    single = _Runner(1, seed, stop, halt)
+
+    def one(t: int) -> _BlockResult:
         b = _build(problem, [t], scales, all_in=True)
-        if time.monotonic() >= deadline:  # out of time: pins only, no search
-            per.append(_fallback(b, cp_model.UNKNOWN))
-            continue
-        per.append(_solve_block(b, problem, scales, runner, deadline, mip_gap, progress, start))
+        if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
+            return _fallback(b, cp_model.UNKNOWN)
+        return _solve_block(b, problem, scales, single, deadline, mip_gap, None, start)
+
+    per: list[_BlockResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="interval") as pool:
+        futures = [pool.submit(one, t) for t in range(T)]
+        try:
+            for t, future in enumerate(futures):
+                if progress is not None:
+                    elapsed = time.monotonic() - start
+                    progress(Progress("intervals", math.nan, math.nan, elapsed, t, T))
+                per.append(future.result())
+        except BaseException:
+            halt.set()
+            for future in futures:
+                future.cancel()
+            raise
     counts: dict[tuple[int, int, int], int] = {}
     called: dict[int, int] = {}
     for res in per:
