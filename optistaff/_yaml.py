@@ -64,7 +64,7 @@ def parse_yaml(text: str) -> ParsedYaml:
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
-    pass
+    """SafeLoader's scalar constructors, used node by node (no document-level state)."""
 
 
 def _convert(
