@@ -7,6 +7,7 @@ Each step is public: :func:`optistaff.loading.load_scenario`,
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import threading
@@ -20,6 +21,7 @@ import pandas as pd
 
 from optistaff import __version__
 from optistaff.disaggregate import disaggregate, fill_idle, keep_agents_in_place
+from optistaff.errors import UsageError
 from optistaff.evaluate import evaluate
 from optistaff.formulation import build_problem
 from optistaff.plan import Plan
@@ -56,6 +58,8 @@ def solve(
     from optistaff.solvers import cpsat
 
     started = time.monotonic()
+    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise UsageError(f"time_limit_s must be a finite number of seconds > 0, got {time_limit_s}")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     policy = scenario.policy

@@ -109,3 +109,24 @@ def test_rewriting_a_plan_replaces_it_whole(tmp_path: Path) -> None:
     assert not (out / "stray.txt").exists()
     assert optistaff.read_plan(out).status == "optimal"
     assert [p.name for p in tmp_path.iterdir()] == ["p"]  # no staging directories left
+
+
+@pytest.mark.parametrize("command", ["solve", "compare", "explain", "simulate"])
+def test_non_finite_time_limits_are_bad_input_everywhere(command: str, tmp_path: Path) -> None:
+    args = {
+        "solve": [MICHELLE, "-o", str(tmp_path / "p")],
+        "compare": [MICHELLE, MICHELLE],
+        "explain": [str(tmp_path)],
+        "simulate": [MICHELLE],
+    }[command]
+    result = CliRunner().invoke(main, [command, *args, "--time-limit", "nan"])
+    assert result.exit_code == 2, result.output
+    assert "finite number of seconds" in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_python_api_refuses_a_non_finite_time_limit() -> None:
+    from optistaff.errors import UsageError
+
+    with pytest.raises(UsageError, match="finite"):
+        optistaff.solve(MICHELLE, time_limit_s=float("inf"))

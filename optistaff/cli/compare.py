@@ -14,7 +14,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.solve import ProgressPrinter
+from optistaff.cli.solve import ProgressPrinter, finite_seconds
 from optistaff.compare import (
     ALL_QUEUES,
     Comparison,
@@ -111,6 +111,7 @@ def _load(source: Path, index: int, count: int, time_limit_s: float | None) -> P
     "time_limit_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
+    callback=finite_seconds,
     help="Seconds the solver may use per scenario (overrides policy.time_limit_s).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")

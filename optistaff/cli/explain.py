@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optistaff.cli.compare import wide_console
-from optistaff.cli.solve import objective_lines
+from optistaff.cli.solve import finite_seconds, objective_lines
 from optistaff.errors import UsageError
 from optistaff.explain import (
     MINIMUM_LABELS,
@@ -265,6 +265,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     "time_limit_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
+    callback=finite_seconds,
     help="Seconds each re-solve may use (overrides policy.time_limit_s).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")

@@ -22,6 +22,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from optistaff.cli.solve import finite_seconds
 from optistaff.errors import OptistaffError, SolveError, UsageError
 from optistaff.plan import Plan
 from optistaff.simulate import METRICS, SimulationReport, iter_flagged, outside_counts
@@ -198,6 +199,7 @@ def _load(source: Path, time_limit_s: float | None) -> Plan:
     "time_limit_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
+    callback=finite_seconds,
     help="Solver seconds when SCENARIO is a scenario file.",
 )
 @click.option(

@@ -116,7 +116,7 @@ class ProgressPrinter:
             self.status.stop()
 
 
-def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """FloatRange lets nan and inf through; a time limit must be a finite number."""
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"must be a finite number of seconds, got {value}")
@@ -138,7 +138,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
     "time_limit_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    callback=_finite,
+    callback=finite_seconds,
     help="Seconds the solver may use (overrides policy.time_limit_s).",
 )
 @click.option(
