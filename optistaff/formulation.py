@@ -211,8 +211,10 @@ def pool_agents(scenario: Scenario, groups: list[AgentGroup]) -> list[AgentGroup
 def tabulate(
     scenario: Scenario, max_agents: dict[tuple[int, int], int]
 ) -> dict[tuple[int, int], CellTable]:
-    """Exact tables for every (queue, interval) with calls > 0 (one vectorised curve call
-    per queue). Cells nobody can staff still get a table of length 1 (n = 0)."""
+    """Exact tables for every (queue, interval) with calls > 0: cell (q, t) for
+    n = 0..max_agents[(q, t)] only (its own eligible count, not the queue's largest), all
+    of one queue's cells in one flat vectorised evaluation. Cells nobody can staff still
+    get a table of length 1 (n = 0)."""
     h = scenario.horizon
     interval_s = h.interval_s
     objective = scenario.policy.objective
@@ -221,21 +223,16 @@ def tabulate(
         ts = [t for t in range(h.intervals) if queue.forecast[t] > 0]
         if not ts:
             continue
-        calls = np.array([queue.forecast[t] for t in ts], dtype=float)
-        aht = np.array([queue.aht_s[t] for t in ts], dtype=float)
-        top = max(max_agents.get((qi, t), 0) for t in ts)
-        perf = queueing.curves(
-            calls,
-            aht,
-            interval_s,
-            queue.answer_within_s,
-            top,
-            patience_s=queue.patience_s,
+        sizes = np.array([max_agents.get((qi, t), 0) + 1 for t in ts])
+        row = np.repeat(np.arange(len(ts)), sizes)
+        n = np.arange(int(sizes.sum()), dtype=float) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        lam = np.array([queue.forecast[t] for t in ts], dtype=float)[row]
+        aht = np.array([queue.aht_s[t] for t in ts], dtype=float)[row]
+        perf = queueing.performance(
+            lam, aht, interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
         )
-        n = np.arange(top + 1, dtype=float)
         sl = np.nan_to_num(perf.service_level, nan=0.0)
         ab = perf.abandon_rate
-        lam = calls[:, None]
         answered = lam * sl
         worth = queue.value * lam * (1.0 - ab) if objective == "served" else queue.value * answered
         short = np.zeros_like(answered)
@@ -244,17 +241,17 @@ def tabulate(
         if queue.max_abandon_rate is not None:
             short += np.maximum(0.0, lam * ab - queue.max_abandon_rate * lam)
         if queue.max_occupancy is not None:
-            capacity = queue.max_occupancy * n[None, :] * interval_s / aht[:, None]
-            short += np.maximum(0.0, lam - capacity)
+            short += np.maximum(0.0, lam - queue.max_occupancy * n * interval_s / aht)
         short *= queue.weight
-        for row, t in enumerate(ts):
-            k = max_agents.get((qi, t), 0)
+        ends = np.cumsum(sizes)
+        for t, end, size in zip(ts, ends, sizes, strict=True):
+            cut = slice(int(end - size), int(end))
             tables[(qi, t)] = CellTable(
                 queue=qi,
                 interval=t,
-                max_agents=k,
-                value=worth[row, : k + 1].copy(),
-                shortfall=short[row, : k + 1].copy(),
-                answered=answered[row, : k + 1].copy(),
+                max_agents=int(size - 1),
+                value=worth[cut].copy(),
+                shortfall=short[cut].copy(),
+                answered=answered[cut].copy(),
             )
     return tables
