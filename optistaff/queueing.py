@@ -405,7 +405,11 @@ def _panel_edges(b: FloatArray, y: FloatArray) -> FloatArray:
     d = lv / bb + 1.0
     for _ in range(40):
         g = bb * d + mm * np.expm1(-d) - lv
-        d = d - g / (bb - mm * np.exp(-d))
+        step = d - g / (bb - mm * np.exp(-d))
+        converged = np.all(np.abs(step - d) <= 1e-12 * (1.0 + np.abs(d)))
+        d = step
+        if converged:  # panels need edges near, not exactly at, the levels
+            break
     right = mode[:, None] + d
     left = _left_edges(b, y, mode)
     return np.concatenate([left, mode[:, None], right], axis=1)
@@ -425,7 +429,11 @@ def _left_edges(b: FloatArray, y: FloatArray, top: FloatArray) -> FloatArray:
     d = np.minimum(d, levels[None, :] / np.maximum(slope, 1e-300))
     for _ in range(40):
         g = np.expm1(d) - d + (slope / mm) * d - ratio
-        d = d - g / np.maximum(np.expm1(d) + slope / mm, 1e-300)
+        step = d - g / np.maximum(np.expm1(d) + slope / mm, 1e-300)
+        converged = np.all(np.abs(step - d) <= 1e-12 * (1.0 + np.abs(d)))
+        d = step
+        if converged:  # panels need edges near, not exactly at, the levels
+            break
     return np.maximum(top[:, None] - d, 0.0)[:, ::-1]
 
 
