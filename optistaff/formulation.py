@@ -20,6 +20,7 @@ Nothing here imports a solver.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -214,44 +215,61 @@ def tabulate(
     """Exact tables for every (queue, interval) with calls > 0: cell (q, t) for
     n = 0..max_agents[(q, t)] only (its own eligible count, not the queue's largest), all
     of one queue's cells in one flat vectorised evaluation. Cells nobody can staff still
-    get a table of length 1 (n = 0)."""
+    get a table of length 1 (n = 0). Queues are tabulated ``policy.threads`` at a time
+    (numpy releases the GIL); the tables do not depend on the thread count."""
+    queues = range(len(scenario.queues))
+    threads = max(1, min(scenario.policy.threads, len(scenario.queues)))
+    if threads == 1:
+        parts = [_tabulate_queue(scenario, qi, max_agents) for qi in queues]
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tables") as pool:
+            parts = list(pool.map(lambda qi: _tabulate_queue(scenario, qi, max_agents), queues))
+    return {key: cell for part in parts for key, cell in part.items()}
+
+
+def _tabulate_queue(
+    scenario: Scenario, qi: int, max_agents: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], CellTable]:
+    """The tables of queue ``qi`` (see :func:`tabulate`)."""
     h = scenario.horizon
     interval_s = h.interval_s
-    objective = scenario.policy.objective
+    queue = scenario.queues[qi]
     tables: dict[tuple[int, int], CellTable] = {}
-    for qi, queue in enumerate(scenario.queues):
-        ts = [t for t in range(h.intervals) if queue.forecast[t] > 0]
-        if not ts:
-            continue
-        sizes = np.array([max_agents.get((qi, t), 0) + 1 for t in ts])
-        row = np.repeat(np.arange(len(ts)), sizes)
-        n = np.arange(int(sizes.sum()), dtype=float) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        lam = np.array([queue.forecast[t] for t in ts], dtype=float)[row]
-        aht = np.array([queue.aht_s[t] for t in ts], dtype=float)[row]
-        perf = queueing.performance(
-            lam, aht, interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
+    ts = [t for t in range(h.intervals) if queue.forecast[t] > 0]
+    if not ts:
+        return tables
+    sizes = np.array([max_agents.get((qi, t), 0) + 1 for t in ts])
+    row = np.repeat(np.arange(len(ts)), sizes)
+    n = np.arange(int(sizes.sum()), dtype=float) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    lam = np.array([queue.forecast[t] for t in ts], dtype=float)[row]
+    aht = np.array([queue.aht_s[t] for t in ts], dtype=float)[row]
+    perf = queueing.performance(
+        lam, aht, interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
+    )
+    sl = np.nan_to_num(perf.service_level, nan=0.0)
+    ab = perf.abandon_rate
+    answered = lam * sl
+    if scenario.policy.objective == "served":
+        worth = queue.value * lam * (1.0 - ab)
+    else:
+        worth = queue.value * answered
+    short = np.zeros_like(answered)
+    if queue.min_service_level is not None:
+        short += np.maximum(0.0, queue.min_service_level * lam - answered)
+    if queue.max_abandon_rate is not None:
+        short += np.maximum(0.0, lam * ab - queue.max_abandon_rate * lam)
+    if queue.max_occupancy is not None:
+        short += np.maximum(0.0, lam - queue.max_occupancy * n * interval_s / aht)
+    short *= queue.weight
+    ends = np.cumsum(sizes)
+    for t, end, size in zip(ts, ends, sizes, strict=True):
+        cut = slice(int(end - size), int(end))
+        tables[(qi, t)] = CellTable(
+            queue=qi,
+            interval=t,
+            max_agents=int(size - 1),
+            value=worth[cut].copy(),
+            shortfall=short[cut].copy(),
+            answered=answered[cut].copy(),
         )
-        sl = np.nan_to_num(perf.service_level, nan=0.0)
-        ab = perf.abandon_rate
-        answered = lam * sl
-        worth = queue.value * lam * (1.0 - ab) if objective == "served" else queue.value * answered
-        short = np.zeros_like(answered)
-        if queue.min_service_level is not None:
-            short += np.maximum(0.0, queue.min_service_level * lam - answered)
-        if queue.max_abandon_rate is not None:
-            short += np.maximum(0.0, lam * ab - queue.max_abandon_rate * lam)
-        if queue.max_occupancy is not None:
-            short += np.maximum(0.0, lam - queue.max_occupancy * n * interval_s / aht)
-        short *= queue.weight
-        ends = np.cumsum(sizes)
-        for t, end, size in zip(ts, ends, sizes, strict=True):
-            cut = slice(int(end - size), int(end))
-            tables[(qi, t)] = CellTable(
-                queue=qi,
-                interval=t,
-                max_agents=int(size - 1),
-                value=worth[cut].copy(),
-                shortfall=short[cut].copy(),
-                answered=answered[cut].copy(),
-            )
     return tables
