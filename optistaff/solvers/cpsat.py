@@ -37,6 +37,12 @@ _MAX_SCALED = 1e15
 _MAX_COEFFICIENT = float(2**30)
 # Wanted absolute rounding error of a whole objective, in objective units.
 _WANTED_ERROR = 1e-8
+# CP-SAT parameters for the small one-interval models (one worker each): the full LP
+# relaxation (linearization level 2) bounds the one-hot staffing curves well, and probing
+# costs more than it saves there. Measured on generated M, L shortage and L surplus
+# centers: 2.2-2.7x less search time, the same level-1 optima, level 2 within mip_gap.
+# Only speed depends on this: optimality is proven either way.
+_INTERVAL_TUNING = {"linearization_level": 2, "cp_model_probing_level": 0}
 
 
 @dataclass
@@ -357,9 +363,16 @@ class _Runner:
     """Runs CP-SAT in a worker thread so that Ctrl-C in the main thread stops the search
     cleanly (the caller then sees KeyboardInterrupt and writes nothing)."""
 
-    def __init__(self, threads: int, seed: int, *stops: threading.Event | None) -> None:
+    def __init__(
+        self,
+        threads: int,
+        seed: int,
+        *stops: threading.Event | None,
+        tuning: dict[str, int] | None = None,
+    ) -> None:
         self.threads, self.seed = threads, seed
         self.stops = tuple(e for e in stops if e is not None)
+        self.tuning = dict(tuning or {})
 
     def run(
         self,
@@ -377,6 +390,8 @@ class _Runner:
         params.relative_gap_limit = rel_gap
         params.absolute_gap_limit = abs_gap
         params.catch_sigint_signal = False
+        for name, value in self.tuning.items():
+            setattr(params, name, value)
         outcome: dict[str, Any] = {}
 
         def work() -> None:
@@ -761,7 +776,7 @@ def solve(
     # 1. per-interval solves: independent, so `threads` of them run at once, each with
     # one CP-SAT worker (deterministic whatever the thread count)
     halt = threading.Event()
-    single = _Runner(1, seed, stop, halt)
+    single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
 
     def one(t: int) -> _BlockResult:
         b = _build(problem, [t], scales, all_in=True)
