@@ -523,6 +523,7 @@ class _BlockResult:
     short_bound: int = 0
     value_bound: int | None = None
     value_obj: int | None = None
+    searched: bool = True  # False: no search ran (out of time), pins only
 
 
 @dataclass
@@ -704,7 +705,7 @@ def _fallback(b: _Built, native: Any) -> _BlockResult:
         raise SolveError("CP-SAT rejected the model (a bug in optistaff: please report it)")
     # time ran out before any solution: pinned decisions only, everyone else unassigned
     counts, called = _extract(b, None)
-    return _BlockResult(SolveStatus.FEASIBLE, counts, called)
+    return _BlockResult(SolveStatus.FEASIBLE, counts, called, searched=False)
 
 
 def _regroup(
@@ -775,29 +776,7 @@ def solve(
 
     # 1. per-interval solves: independent, so `threads` of them run at once, each with
     # one CP-SAT worker (deterministic whatever the thread count)
-    halt = threading.Event()
-    single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
-
-    def one(t: int) -> _BlockResult:
-        b = _build(problem, [t], scales, all_in=True)
-        if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
-            return _fallback(b, cp_model.UNKNOWN)
-        return _solve_block(b, problem, scales, single, deadline, mip_gap, None, start)
-
-    per: list[_BlockResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="interval") as pool:
-        futures = [pool.submit(one, t) for t in range(T)]
-        try:
-            for t, future in enumerate(futures):
-                if progress is not None:
-                    elapsed = time.monotonic() - start
-                    progress(Progress("intervals", math.nan, math.nan, elapsed, t, T))
-                per.append(future.result())
-        except BaseException:
-            halt.set()
-            for future in futures:
-                future.cancel()
-            raise
+    per = _solve_intervals(problem, scales, threads, seed, stop, deadline, mip_gap, progress, start)
     counts: dict[tuple[int, int, int], int] = {}
     called: dict[int, int] = {}
     for res in per:
@@ -879,6 +858,81 @@ def solve(
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
     name = "per-interval+" + ("identity" if identity is not None else "horizon")
     return _result(final_status, whole.counts, whole.called_in, [whole], name, start)
+
+
+def _solve_intervals(
+    problem: AllocationProblem,
+    scales: _Scales,
+    threads: int,
+    seed: int,
+    stop: threading.Event | None,
+    deadline: float,
+    mip_gap: float,
+    progress: ProgressCallback | None,
+    start: float,
+) -> list[_BlockResult]:
+    """Every interval solved on its own, ``threads`` at a time, one CP-SAT worker each.
+
+    Time is shared so that a time limit yields a plan for every interval: in a first
+    pass an interval may use at most its fair share of the time left (time left ×
+    threads / intervals not yet started); intervals stopped there are solved again,
+    from scratch, with all the time that remains, and keep the better of the two
+    results. An interval solved to optimality in either pass gets the same result as
+    one unhurried solve (a fresh solve with one worker is deterministic), so optimal
+    plans do not depend on timing."""
+    T = problem.n_intervals
+    halt = threading.Event()
+    single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
+    lock = threading.Lock()
+    not_started = [T]
+
+    def one(t: int, share: bool) -> _BlockResult:
+        b = _build(problem, [t], scales, all_in=True)
+        now = time.monotonic()
+        if now >= deadline or halt.is_set():  # out of time: pins only
+            return _fallback(b, cp_model.UNKNOWN)
+        until = deadline
+        if share:
+            with lock:
+                until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
+                not_started[0] -= 1
+        return _solve_block(b, problem, scales, single, until, mip_gap, None, start)
+
+    def run_all(ts: Sequence[int], share: bool) -> list[_BlockResult]:
+        out: list[_BlockResult] = []
+        with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="interval") as pool:
+            futures = [pool.submit(one, t, share) for t in ts]
+            try:
+                for i, future in enumerate(futures):
+                    if progress is not None and share:
+                        elapsed = time.monotonic() - start
+                        progress(Progress("intervals", math.nan, math.nan, elapsed, i, T))
+                    out.append(future.result())
+            except BaseException:
+                halt.set()
+                for future in futures:
+                    future.cancel()
+                raise
+        return out
+
+    per = run_all(range(T), True)
+    again = [t for t, r in enumerate(per) if r.status == SolveStatus.FEASIBLE]
+    if again and time.monotonic() < deadline:
+        for t, res in zip(again, run_all(again, False), strict=True):
+            if res.status == SolveStatus.OPTIMAL or _better(res, per[t]):
+                per[t] = res
+    return per
+
+
+def _better(a: _BlockResult, b: _BlockResult) -> bool:
+    """Is ``a`` a better plan for its interval than ``b`` (level 1, then level 2)?"""
+    if not (a.searched and b.searched):
+        return a.searched
+    if a.short_obj != b.short_obj:
+        return a.short_obj < b.short_obj
+    if b.value_obj is None:
+        return a.value_obj is not None
+    return a.value_obj is not None and a.value_obj > b.value_obj
 
 
 def _required_optional(

@@ -1,0 +1,76 @@
+"""How the per-interval solves share a time limit (optistaff.solvers.cpsat._solve_intervals).
+
+The search itself is replaced by a stub that records the deadline each interval gets and
+returns made-up results, so the schedule is checked without depending on the machine's
+speed: a first pass gives each interval its fair share of the time left; intervals
+stopped there are solved again with all the time that remains and keep the better
+result; an optimal first-pass result is never re-solved.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from optistaff.formulation import build_problem
+from optistaff.loading import load_scenario
+from optistaff.solvers import SolveStatus, cpsat
+
+MICHELLE = Path(__file__).resolve().parents[1] / "scenarios" / "michelle.yaml"
+
+
+def _result(status: SolveStatus, short: int, value: int | None) -> Any:
+    return cpsat._BlockResult(status, {}, {}, short_obj=short, value_obj=value)
+
+
+def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = build_problem(load_scenario(MICHELLE), pooled=True)
+    T = problem.n_intervals
+    calls: list[tuple[int, float, float]] = []  # (interval, seconds given, call index)
+    # interval 2 stops at its share in pass 1 (worse plan); pass 2 proves it optimal
+    # interval 5 stops in both passes; pass 2's plan is worse and is not kept
+    first = {t: _result(SolveStatus.OPTIMAL, 0, 100) for t in range(T)}
+    first[2] = _result(SolveStatus.FEASIBLE, 10, 50)
+    first[5] = _result(SolveStatus.FEASIBLE, 3, 70)
+    second = {2: _result(SolveStatus.OPTIMAL, 7, 60), 5: _result(SolveStatus.FEASIBLE, 4, 90)}
+    seen: dict[int, int] = {}
+
+    def fake_solve_block(
+        b: Any, p: Any, scales: Any, runner: Any, until: float, *a: Any, **k: Any
+    ) -> Any:
+        t = next(iter({tab.cell.interval for tab in b.cells}))
+        calls.append((t, until - time.monotonic(), len(calls)))
+        seen[t] = seen.get(t, 0) + 1
+        return first[t] if seen[t] == 1 else second[t]
+
+    monkeypatch.setattr(cpsat, "_solve_block", fake_solve_block)
+    scales = cpsat._choose_scales(problem)
+    limit = 100.0
+    start = time.monotonic()
+    per = cpsat._solve_intervals(problem, scales, 1, 0, None, start + limit, 1e-6, None, start)
+    # pass 1: every interval once, in order, each with (time left) / (intervals left)
+    assert [t for t, _, _ in calls[:T]] == list(range(T))
+    for i, (_t, given, _) in enumerate(calls[:T]):
+        assert given == pytest.approx(limit / (T - i), rel=0.02)
+    # pass 2: only the stopped intervals, with all the time that remains
+    assert [t for t, _, _ in calls[T:]] == [2, 5]
+    assert all(given == pytest.approx(limit, rel=0.02) for _, given, _ in calls[T:])
+    assert per[2] is second[2]  # optimal in pass 2: taken
+    assert per[5] is first[5]  # pass 2 found a worse plan (more shortfall): pass 1's stays
+    assert all(per[t] is first[t] for t in range(T) if t not in (2, 5))
+
+
+def test_better_ranks_shortfall_first_then_value_and_searched_plans_over_none() -> None:
+    unsearched = cpsat._BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
+    a = _result(SolveStatus.FEASIBLE, 5, 10)
+    assert cpsat._better(a, unsearched) and not cpsat._better(unsearched, a)
+    assert cpsat._better(_result(SolveStatus.FEASIBLE, 4, 0), a)
+    assert not cpsat._better(_result(SolveStatus.FEASIBLE, 6, 99), a)
+    assert cpsat._better(_result(SolveStatus.FEASIBLE, 5, 11), a)
+    assert not cpsat._better(_result(SolveStatus.FEASIBLE, 5, None), a)
+    assert cpsat._better(a, _result(SolveStatus.FEASIBLE, 5, None))
