@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -122,6 +123,13 @@ class Policy:
     seed: int = 0
 
 
+# Scenario.agent's id -> Agent dict of each live scenario, keyed by id(scenario) and
+# dropped when the scenario is. It is kept out of the instance so that a scenario's
+# __dict__ stays exactly its fields (``Scenario(**vars(s))`` works), as do equality,
+# hashing and pickling. A scenario is frozen, so its index never goes stale.
+_agent_indexes: dict[int, dict[str, Agent]] = {}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A validated scenario. Agents with no available interval are already dropped
@@ -150,10 +158,15 @@ class Scenario:
         raise KeyError(queue_id)
 
     def agent(self, agent_id: str) -> Agent:
-        for a in self.agents:
-            if a.id == agent_id:
-                return a
-        raise KeyError(agent_id)
+        """The agent with this id (the first one, should ids repeat); O(1)."""
+        index = _agent_indexes.get(id(self))
+        if index is None:
+            index = {}
+            for a in self.agents:
+                index.setdefault(a.id, a)
+            _agent_indexes[id(self)] = index
+            weakref.finalize(self, _agent_indexes.pop, id(self), None)
+        return index[agent_id]
 
     # -- the resolved scenario, as written into a plan's scenario.yaml -----------------
 
