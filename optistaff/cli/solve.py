@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,8 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | No
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     callback=finite_seconds,
-    help="Seconds the solver may use (overrides policy.time_limit_s).",
+    help="Seconds for the whole solve, from reading the scenario to the plan written: "
+    "the solver gets what the other steps leave (overrides policy.time_limit_s).",
 )
 @click.option(
     "--threads",
@@ -160,13 +162,16 @@ def command(
     from optistaff.loading import load_scenario
     from optistaff.pipeline import solve
 
+    started = time.monotonic()  # the time limit covers loading and writing too
     loaded = load_scenario(scenario)
     err = Console(stderr=True)
     for warning in loaded.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
     printer = ProgressPrinter(err) if sys.stderr.isatty() else None
     try:
-        plan = solve(loaded, time_limit_s=time_limit_s, threads=threads, progress=printer)
+        plan = solve(
+            loaded, time_limit_s=time_limit_s, threads=threads, progress=printer, started=started
+        )
     finally:
         if printer is not None:
             printer.close()
