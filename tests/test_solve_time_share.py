@@ -4,7 +4,8 @@ The search itself is replaced by a stub that records the deadline each interval 
 returns made-up results, so the schedule is checked without depending on the machine's
 speed: a first pass gives each interval its fair share of the time left; intervals
 stopped there are solved again with all the time that remains and keep the better
-result; an optimal first-pass result is never re-solved.
+result; an optimal first-pass result is never re-solved; a result without proven
+bounds gets the trivial ones.
 """
 
 from __future__ import annotations
@@ -60,9 +61,15 @@ def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
     # pass 2: only the stopped intervals, with all the time that remains
     assert [t for t, _, _ in calls[T:]] == [2, 5]
     assert all(given == pytest.approx(limit, rel=0.02) for _, given, _ in calls[T:])
-    assert per[2] is second[2]  # optimal in pass 2: taken
-    assert per[5] is first[5]  # pass 2 found a worse plan (more shortfall): pass 1's stays
-    assert all(per[t] is first[t] for t in range(T) if t not in (2, 5))
+    assert per[2].status == SolveStatus.OPTIMAL and per[2].short_obj == 7  # pass 2's
+    # pass 2 found a worse plan (more shortfall): pass 1's stays
+    assert (per[5].short_obj, per[5].value_obj) == (3, 70)
+    assert all(per[t].value_obj == 100 for t in range(T) if t not in (2, 5))
+    # stopped before any bound was proven: the trivial ones, so the plan has a gap
+    for t in range(T):
+        cells = [c for (q, i), c in problem.tables.items() if i == t]
+        assert per[t].bound == pytest.approx(sum(float(c.value.max()) for c in cells))
+        assert per[t].shortfall_bound == pytest.approx(sum(float(c.shortfall.min()) for c in cells))
 
 
 def test_better_ranks_shortfall_first_then_value_and_searched_plans_over_none() -> None:

@@ -896,13 +896,15 @@ def _solve_intervals(
         b = _build(problem, [t], scales, all_in=True)
         now = time.monotonic()
         if now >= deadline or halt.is_set():  # out of time: pins only
-            return _fallback(b, cp_model.UNKNOWN)
+            return _with_trivial_bounds(b, problem, _fallback(b, cp_model.UNKNOWN))
         until = deadline
         if share:
             with lock:
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
-        return _solve_block(b, problem, scales, single, until, mip_gap, None, start)
+        return _with_trivial_bounds(
+            b, problem, _solve_block(b, problem, scales, single, until, mip_gap, None, start)
+        )
 
     def run_all(ts: Sequence[int], share: bool) -> list[_BlockResult]:
         out: list[_BlockResult] = []
@@ -928,6 +930,24 @@ def _solve_intervals(
             if res.status == SolveStatus.OPTIMAL or _better(res, per[t]):
                 per[t] = res
     return per
+
+
+def _with_trivial_bounds(b: _Built, p: AllocationProblem, res: _BlockResult) -> _BlockResult:
+    """Give an interval stopped before its bounds were proven the trivial ones, so that a
+    time-limited plan always reports a gap: the value is at most every cell's best
+    value (cost and switching only subtract), the shortfall at least every cell's
+    least shortfall."""
+    if res.status == SolveStatus.INFEASIBLE:
+        return res
+    best_value = sum(float(np.max(tab.cell.value)) for tab in b.cells)
+    least_short = sum(float(np.min(tab.cell.shortfall)) for tab in b.cells)
+    if res.bound is None:
+        if p.scenario.policy.shortfall_price is not None:
+            best_value -= p.scenario.policy.shortfall_price * least_short
+        res = replace(res, bound=best_value)
+    if res.shortfall_bound is None and p.scenario.policy.shortfall_price is None:
+        res = replace(res, shortfall_bound=least_short)
+    return res
 
 
 def _better(a: _BlockResult, b: _BlockResult) -> bool:
