@@ -15,7 +15,9 @@ same counts always give the same assignment (``models/02-aggregation.md``).
 
 from __future__ import annotations
 
-from optistaff.formulation import AllocationProblem
+from collections import Counter, defaultdict
+
+from optistaff.formulation import AllocationProblem, CellTable
 
 Assignment = dict[tuple[str, int], int | None]
 
@@ -115,39 +117,45 @@ def fill_idle(problem: AllocationProblem, assignment: Assignment) -> Assignment:
     Pinned intervals (a pin to ``null`` means unassigned) are left as they are.
     """
     out = dict(assignment)
-    n: dict[tuple[int, int], int] = {}
-    for (_agent, t), q in out.items():
-        if q is not None:
-            n[(q, t)] = n.get((q, t), 0) + 1
     skills = {a: g.skills for g in problem.groups for a in g.members}
-    agents = [a.id for a in problem.scenario.agents]
+    order = {a.id: i for i, a in enumerate(problem.scenario.agents)}
     pinned = {(p.agent, t) for p in problem.scenario.pins for t in range(p.start, p.end)}
-    for t in range(problem.n_intervals):
-        for agent in agents:
-            if (agent, t) not in out or out[(agent, t)] is not None or (agent, t) in pinned:
-                continue
-            before, after = out.get((agent, t - 1)), out.get((agent, t + 1))
+    # interval by interval: rows[t][agent] (updated as agents are placed, so t+1 sees the
+    # placements of t) and cells[t][queue]
+    rows: defaultdict[int, dict[str, int | None]] = defaultdict(dict)
+    for (agent, t), q in out.items():
+        rows[t][agent] = q
+    cells: defaultdict[int, dict[int, CellTable]] = defaultdict(dict)
+    for (q, t), table in problem.tables.items():
+        cells[t][q] = table
+    for t in sorted(rows):
+        row, before_row, after_row = rows[t], rows.get(t - 1, {}), rows.get(t + 1, {})
+        n = Counter(q for q in row.values() if q is not None)
+        # the cells' curves as Python floats (the same numbers, faster to index one by one)
+        curves: dict[int, tuple[list[float], list[float]]] = {}
+        idle = (a for a, q in row.items() if q is None and (a, t) not in pinned)
+        for agent in sorted(idle, key=order.__getitem__):
+            before, after = before_row.get(agent), after_row.get(agent)
             best: tuple[float, float, int] | None = None
             for q in skills[agent]:
-                cell = problem.tables.get((q, t))
-                if cell is None:
-                    continue  # no calls: nothing to do there
                 if (before is not None and before != q) or (after is not None and after != q):
                     continue
-                k = n.get((q, t), 0)
+                cell = cells[t].get(q)
+                if cell is None:
+                    continue  # no calls: nothing to do there
+                k = n[q]
                 if k + 1 > cell.max_agents:
                     continue
-                gain = (
-                    float(cell.shortfall[k] - cell.shortfall[k + 1]),
-                    float(cell.value[k + 1] - cell.value[k]),
-                    -q,
-                )
+                if q not in curves:
+                    curves[q] = (cell.shortfall.tolist(), cell.value.tolist())
+                shortfall, value = curves[q]
+                gain = (shortfall[k] - shortfall[k + 1], value[k + 1] - value[k], -q)
                 if best is None or gain > best:
                     best = gain
             if best is not None:
                 q = -best[2]
-                out[(agent, t)] = q
-                n[(q, t)] = n.get((q, t), 0) + 1
+                row[agent] = out[(agent, t)] = q
+                n[q] += 1
     return out
 
 
@@ -180,6 +188,7 @@ def keep_agents_in_place(
     for agent, t in assignment:
         if (agent, t) not in pinned:
             by_t.setdefault(t, []).append(agent)
+    queue_ids = np.arange(problem.n_queues)
     for t in sorted(by_t):
         agents = sorted(by_t[t], key=order.__getitem__)
         if len(agents) > max_agents or t == 0:
@@ -191,12 +200,12 @@ def keep_agents_in_place(
             :, None
         ]
         skilled = np.stack([skill_row[a] for a in agents])
-        can = np.where(slot_q[None, :] < 0, True, skilled[:, np.maximum(slot_q, 0)])
-        cost = np.where(
-            (before >= 0) & (slot_q[None, :] >= 0) & (slot_q[None, :] != before), 1.0, 0.0
-        )
-        cost = np.where((before >= 0) & (slot_q[None, :] == before), -1e-3, cost)
-        cost = np.where(can, cost, 1e9)
+        # an agent's cost for a slot depends only on the slot's queue: one column per
+        # queue (1 to switch, -0.001 to stay, 0 for whoever was idle, 1e9 without the
+        # skill) plus one for the idle slots (0: anyone may be idle), then one per slot
+        by_queue = np.where(before >= 0, np.where(queue_ids == before, -1e-3, 1.0), 0.0)
+        by_queue = np.hstack([np.where(skilled, by_queue, 1e9), np.zeros((len(agents), 1))])
+        cost = by_queue[:, np.where(slot_q < 0, problem.n_queues, slot_q)]
         rows, cols = linear_sum_assignment(cost)
         for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
             out[(agents[i], t)] = slots[j]
