@@ -798,6 +798,8 @@ def solve(
     max_value: list[_BlockResult] = []
     if not priced:
         for t, res in enumerate(per):
+            if not res.searched:  # out of time before any search: nothing proven
+                continue
             cuts.short_lb[t] = res.short_bound
             if not has_daily:
                 # level 1 splits per interval: S_t is held at its own optimum, and the
@@ -806,20 +808,11 @@ def solve(
                 if res.value_bound is not None:
                     cuts.value_ub[t] = res.value_bound
         if has_daily:
-            for t in range(T):  # value bound regardless of shortfall
-                b = _build(problem, [t], _Scales(0.0, scales.value), all_in=True)
-                max_value.append(
-                    _solve_block(
-                        b,
-                        problem,
-                        _Scales(0.0, scales.value),
-                        runner,
-                        deadline,
-                        mip_gap,
-                        None,
-                        start,
-                    )
-                )
+            # each interval's best value regardless of shortfall (a bound)
+            value_only = _Scales(0.0, scales.value)
+            max_value = _solve_intervals(
+                problem, value_only, threads, seed, stop, deadline, mip_gap, None, start
+            )
             for t, res in enumerate(max_value):
                 if res.value_bound is not None and res.status == SolveStatus.OPTIMAL:
                     cuts.value_ub[t] = res.value_bound
@@ -857,8 +850,11 @@ def solve(
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
     if whole.bound is None:  # nothing found in time: the per-interval plan, all called in
-        # without a daily minimum the per-interval level-2 bounds bound the total too
-        parts = per if not has_daily and not priced else []
+        # without a daily minimum the per-interval level-2 bounds bound the total too;
+        # with one, each interval's best value regardless of shortfall does
+        parts: Sequence[_BlockResult] = per if not has_daily and not priced else []
+        if len(max_value) == len(per) and all(r.bound is not None for r in max_value):
+            parts = [replace(r, bound=m.bound) for r, m in zip(per, max_value, strict=True)]
         return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, parts, "monolithic", start)
     level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
