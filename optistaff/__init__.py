@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from optistaff import _clock  # noqa: F401  (first: starts the CLI's time-limit clock)
 from optistaff.errors import OptistaffError, PlanError, ScenarioError, SolveError
 from optistaff.pipeline import solve
 from optistaff.plan import Plan, read_plan

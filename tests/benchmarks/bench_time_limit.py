@@ -4,10 +4,17 @@ Run: ``.venv/bin/python tests/benchmarks/bench_time_limit.py [--repeat N] [--lim
 [SCENARIO]``. For each limit, solves the scenario (default: the largest example,
 ``scenarios/contact-center-overtime.yaml``) N times through the real command,
 ``optistaff solve SCENARIO --time-limit S -o DIR --json``, in a fresh process, and
-prints the wall time of the command, the solve time ``summary.json`` reports (its
-``timing.total_s``: load to plan, without Python's start-up), how far that is over
-the limit, and the status, objective, bound and gap of the plan written. The promise
-is a plan within a second of the limit: ``over`` should stay under 1 s.
+prints the wall time of the whole command (a fresh interpreter: start-up, imports,
+loading, tables, search, naming, evaluation, writing), the solve time ``summary.json``
+reports (its ``timing.total_s``), how far the command's wall time is over the limit,
+and the status, objective, bound and gap of the plan written. The promise is a plan
+within a second of the limit: ``over`` (wall − limit) should stay under 1 s.
+
+XL (the issue's example), after ``optistaff generate --agents 10000 --queues 100
+--intervals 96 --tightness 0.85 -o /tmp/xl/center.yaml``::
+
+    .venv/bin/python tests/benchmarks/bench_time_limit.py /tmp/xl/center.yaml \
+        --repeat 1 --limits 10 30 180
 """
 
 from __future__ import annotations
@@ -67,18 +74,18 @@ def main() -> None:
             for i in range(args.repeat):
                 wall, summary = run_once(args.scenario, limit, Path(tmp) / f"plan-{limit}-{i}")
                 solve_s = summary["timing"]["total_s"]
-                overs.append(solve_s - limit)
+                overs.append(wall - limit)
                 bound = summary["bound"]
                 gap = summary["gap"]
                 print(
-                    f"{limit:>7.2f} {wall:>7.2f} {solve_s:>8.2f} {solve_s - limit:>7.2f} "
+                    f"{limit:>7.2f} {wall:>7.2f} {solve_s:>8.2f} {wall - limit:>7.2f} "
                     f"{summary['status']:9} {summary['objective']['total']:>12.3f} "
                     f"{'-' if bound is None else f'{bound:.3f}':>12} "
                     f"{'-' if gap is None else f'{gap:.2e}':>9} "
                     f"{summary['solver']['decomposition']:24}"
                 )
             print(
-                f"  limit {limit:g} s: solve time over the limit by {min(overs):.2f} s best, "
+                f"  limit {limit:g} s: the command over the limit by {min(overs):.2f} s best, "
                 f"{statistics.median(overs):.2f} s median, {max(overs):.2f} s worst "
                 f"({'within' if max(overs) <= 1.0 else 'NOT within'} a second)"
             )
