@@ -107,37 +107,33 @@ class Kpi:
 
 
 class Tables:
-    """Queueing values for every (queue, interval) and n = 0..n_max, from optistaff.queueing."""
+    """Queueing values of (queue, interval, n), n = 0..n_max, from optistaff.queueing,
+    computed when first asked for (a plan needs one n per cell; a 10,000-agent center's
+    full tables would be a hundred million entries)."""
 
     def __init__(self, scenario: Scenario, n_max: int | None = None) -> None:
-        from optistaff.queueing import performance
-
         self.scenario = scenario
         self.n_max = len(scenario.agents) if n_max is None else n_max
         self.interval_s = scenario.horizon.interval_s
-        self._kpi: dict[tuple[int, int], list[Kpi]] = {}
-        agents = np.arange(self.n_max + 1)
-        for qi, q in enumerate(scenario.queues):
-            for t in range(scenario.horizon.intervals):
-                p = performance(
-                    q.forecast[t],
-                    q.aht_s[t],
-                    self.interval_s,
-                    q.answer_within_s,
-                    agents,
-                    patience_s=q.patience_s,
-                )
-                arrays = [
-                    np.broadcast_to(np.asarray(x, dtype=float), agents.shape)
-                    for x in (p.service_level, p.abandon_rate, p.asa_s, p.occupancy)
-                ]
-                self._kpi[qi, t] = [
-                    Kpi(*(_none_if_nan(float(arr[n])) for arr in arrays))
-                    for n in range(self.n_max + 1)
-                ]
+        self._kpi: dict[tuple[int, int, int], Kpi] = {}
 
     def kpi(self, qi: int, t: int, n: int) -> Kpi:
-        return self._kpi[qi, t][n]
+        from optistaff.queueing import performance
+
+        assert 0 <= n <= self.n_max, f"n = {n} outside 0..{self.n_max}"
+        key = (qi, t, n)
+        if key not in self._kpi:
+            q = self.scenario.queues[qi]
+            p = performance(
+                q.forecast[t], q.aht_s[t], self.interval_s, q.answer_within_s, n, q.patience_s
+            )
+            self._kpi[key] = Kpi(
+                *(
+                    _none_if_nan(float(np.asarray(x, dtype=float)))
+                    for x in (p.service_level, p.abandon_rate, p.asa_s, p.occupancy)
+                )
+            )
+        return self._kpi[key]
 
 
 def offered_load(q: Queue, t: int, interval_s: float) -> Fraction:
