@@ -60,6 +60,9 @@ TARGETS = {  # the issue's targets, seconds
     ("XL", False): 180.0,
     ("XL", True): 180.0,
 }
+# the policy.mip_gap each case runs with: the issue's "proven gap <= 1e-6 unless
+# stated"; L with coupling and XL state 1e-4
+MIP_GAP = {("L", True): 1e-4, ("XL", False): 1e-4, ("XL", True): 1e-4}
 SWEEP = (500, 1000, 2000, 5000, 10000)
 QUICK_SWEEP = (500, 1000, 2000)
 SLACK_S = 120.0  # subprocess timeout beyond the case's time limit
@@ -77,12 +80,19 @@ def _peak_rss_mb() -> float:
 
 
 def run_optistaff(job: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import replace
+
     import optistaff
 
     t0 = time.perf_counter()
+    started = time.monotonic()
     scenario = optistaff.load_scenario(job["scenario"])
+    if job.get("mip_gap") is not None:
+        scenario = replace(scenario, policy=replace(scenario.policy, mip_gap=job["mip_gap"]))
     t1 = time.perf_counter()
-    plan = optistaff.solve(scenario, time_limit_s=job["time_limit_s"], threads=job["threads"])
+    plan = optistaff.solve(
+        scenario, time_limit_s=job["time_limit_s"], threads=job["threads"], started=started
+    )
     t2 = time.perf_counter()
     plan.write(job["plan"])
     t3 = time.perf_counter()
@@ -91,6 +101,7 @@ def run_optistaff(job: dict[str, Any]) -> dict[str, Any]:
         "load_s": t1 - t0,
         "solve_s": t2 - t1,
         "write_s": t3 - t2,
+        "total_s": t3 - t0,
         "rss_mb": _peak_rss_mb(),
         "status": summary["status"],
         "gap": summary["gap"],
@@ -206,7 +217,8 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     straight = {s for s in args.straightforward.split(",") if s}
     rows = []
     header = (
-        f"{'case':<22} {'agents':>6} {'gen s':>6} {'load s':>6} {'solve s':>8} {'RSS MB':>7} "
+        f"{'case':<22} {'agents':>6} {'gen s':>6} {'load s':>6} {'solve s':>8} {'total s':>8} "
+        f"{'RSS MB':>7} "
         f"{'status':<9} {'gap':>8} {'method':<26} {'checker':<8} {'target':<12}"
     )
     print(header)
@@ -228,6 +240,7 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                     "plan": str(case_dir / "plan"),
                     "time_limit_s": limit,
                     "threads": args.threads,
+                    "mip_gap": MIP_GAP.get((size, coupling)),
                 }
                 res = in_subprocess("optistaff", job, limit + SLACK_S)
                 row: dict[str, Any] = {"case": name, "size": size, "coupling": coupling}
@@ -242,19 +255,15 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                 target = TARGETS.get((size, coupling))
                 met = "-"
                 if target is not None:
-                    ok = res["solve_s"] <= target and res["status"] == "optimal"
-                    if size == "L" and coupling:
-                        ok = (
-                            res["solve_s"] <= target
-                            and res["gap"] is not None
-                            and res["gap"] <= 1e-4
-                        )
+                    # end to end (load, solve, write), with the case's mip_gap proven
+                    ok = res["total_s"] <= target and res["status"] == "optimal"
                     if size == "XL":
                         ok = ok and res["rss_mb"] <= 4096
                     met = f"{'met' if ok else 'MISSED'} ≤{target:g}s"
                 print(
                     f"{name:<22} {agents:>6} {gen_s:>6.1f} {res['load_s']:>6.2f} "
-                    f"{res['solve_s']:>8.2f} {res['rss_mb']:>7.0f} {res['status']:<9} "
+                    f"{res['solve_s']:>8.2f} {res['total_s']:>8.2f} {res['rss_mb']:>7.0f} "
+                    f"{res['status']:<9} "
                     f"{_fmt_gap(res['gap']):>8} {res['decomposition']:<26} {checked:<8} {met:<12}",
                     flush=True,
                 )
@@ -271,7 +280,7 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                         print(f"    straightforward: FAILED: {sres['error']}")
                     else:
                         bound = "" if sres["status"] == "optimal" else ">"
-                        ratio = sres["solve_s"] / max(res["solve_s"], 1e-9)
+                        ratio = sres["solve_s"] / max(res["total_s"], 1e-9)
                         verdict = agree(res["objective"], sres["objective"], sres["rounding"])
                         if sres["status"] != "optimal" and verdict == "NO":
                             # no proven optimum to compare with: say which plan is better
@@ -323,9 +332,9 @@ def run_sweep(args: argparse.Namespace, work: Path) -> None:
         if "error" in res:
             print(f"  {agents:>6} agents: FAILED: {res['error']}", flush=True)
             continue
-        points.append((agents, res["solve_s"]))
+        points.append((agents, res["total_s"]))
         print(
-            f"  {agents:>6} agents: {res['solve_s']:7.2f} s  {res['rss_mb']:6.0f} MB  "
+            f"  {agents:>6} agents: {res['total_s']:7.2f} s  {res['rss_mb']:6.0f} MB  "
             f"{res['status']}  (build {res['timing']['build_s']:.2f} s)",
             flush=True,
         )
@@ -352,7 +361,7 @@ def main() -> None:
     parser.add_argument("--tightness", default="0.85,1.10")
     parser.add_argument("--coupling", choices=("off", "on", "both"), default="both")
     parser.add_argument("--straightforward", default="S,M")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--quick", action="store_true", help="scaling sweep up to 2,000 agents")
     parser.add_argument("--keep", type=Path, default=None, help="keep files in this directory")
