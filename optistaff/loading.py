@@ -1457,6 +1457,9 @@ def _resolve_queue(
     if not qid.strip() or ";" in qid:
         ctx.error(draft.at, f"queue id must be a non-empty name without ';', got {qid!r}")
         ok = False
+    elif qid != qid.strip():  # skills and CSV cells naming it are read stripped
+        ctx.error(draft.at, f"queue id must not begin or end with spaces, got {qid!r}")
+        ok = False
 
     def locate(loc: tuple[str | int, ...]) -> _At:
         if loc and loc[0] in draft.origins:

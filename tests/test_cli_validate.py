@@ -315,6 +315,11 @@ CASES: dict[str, Case] = {
         "queues.gold;x: queue id must be a non-empty name without ';'",
         "gold;x:",
     ),
+    "queue id ending in a space": Case(
+        [("  gold:\n", '  "gold ":\n')],
+        "queues.gold : queue id must not begin or end with spaces, got 'gold '",
+        '"gold ":',
+    ),
     "top level is a list": Case(main="- a\n- b\n", expect="s.yaml the top level must be a mapping"),
     "empty file": Case(main="", expect="s.yaml empty scenario file"),
     "missing sections": Case(main="name: x\n", expect="s.yaml required key 'horizon' is missing"),
