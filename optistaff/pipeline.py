@@ -158,8 +158,9 @@ def solve(
 
 
 # Seconds per agent-interval to name the agents, evaluate the plan and write it,
-# measured on generated centers of 300-10,000 agents on a 2-core machine, with margin.
-_FINISH_S_PER_AGENT_INTERVAL = 1.5e-5
+# measured on generated centers of 300-10,000 agents on a 2-core machine (about 1.8e-5
+# on 10,000 agents, writing included), with margin.
+_FINISH_S_PER_AGENT_INTERVAL = 2.5e-5
 
 
 def finishing_estimate_s(problem: AllocationProblem) -> float:

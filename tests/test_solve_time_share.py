@@ -81,3 +81,33 @@ def test_better_ranks_shortfall_first_then_value_and_searched_plans_over_none() 
     assert cpsat._better(_result(SolveStatus.FEASIBLE, 5, 11), a)
     assert not cpsat._better(_result(SolveStatus.FEASIBLE, 5, None), a)
     assert cpsat._better(a, _result(SolveStatus.FEASIBLE, 5, None))
+
+
+def test_pins_only_is_the_unsearched_models_plan() -> None:
+    """With no time left an interval's model is not even built; its plan (pins, optional
+    agents all in) must be what the built but unsearched model would give."""
+    import tiny
+
+    h = tiny.horizon(4)
+    queues = [tiny.queue(h, "a", forecast=[3, 4, 5, 0]), tiny.queue(h, "b", forecast=[2, 2, 2, 2])]
+    agents = [
+        tiny.agent(h, "p1", ["a", "b"]),
+        tiny.agent(h, "p2", ["a", "b"], first=1, end=4),
+        tiny.agent(h, "x", ["a"]),
+        tiny.agent(h, "o", ["b"], optional=True, cost=3.0),
+        tiny.agent(h, "o2", ["a"], first=2, optional=True, cost=1.0),
+    ]
+    pins = [
+        tiny.pin(h, "p1", "b", 0, 2),
+        tiny.pin(h, "p2", None, 1, 3),
+        tiny.pin(h, "o", "b", 3, 4),
+    ]
+    problem = build_problem(tiny.scenario("pins", h, queues, agents, pins), pooled=True)
+    scales = cpsat._choose_scales(problem)
+    for t in range(h.intervals):
+        b = cpsat._build(problem, [t], scales, all_in=True)
+        built = cpsat._fallback(b, cpsat.cp_model.UNKNOWN)
+        quick = cpsat._pins_only(problem, t)
+        assert (quick.counts, quick.called_in) == (built.counts, built.called_in), t
+        assert not quick.searched and not built.searched
+    assert cpsat._pins_only(problem, 0).counts  # the test has pins to compare

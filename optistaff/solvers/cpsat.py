@@ -899,10 +899,10 @@ def _solve_intervals(
     not_started = [T]
 
     def one(t: int, share: bool) -> _BlockResult:
+        if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
+            return _with_trivial_bounds(problem, t, _pins_only(problem, t))
         b = _build(problem, [t], scales, all_in=True)
         now = time.monotonic()
-        if now >= deadline or halt.is_set():  # out of time: pins only
-            return _with_trivial_bounds(b, problem, _fallback(b, cp_model.UNKNOWN))
         until = deadline
         if share:
             with lock:
@@ -911,7 +911,7 @@ def _solve_intervals(
         res = _solve_block(
             b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
         )
-        return _with_trivial_bounds(b, problem, res)
+        return _with_trivial_bounds(problem, t, res)
 
     def run_all(ts: Sequence[int], share: bool) -> list[_BlockResult]:
         out: list[_BlockResult] = []
@@ -939,15 +939,29 @@ def _solve_intervals(
     return per
 
 
-def _with_trivial_bounds(b: _Built, p: AllocationProblem, res: _BlockResult) -> _BlockResult:
+def _pins_only(p: AllocationProblem, t: int) -> _BlockResult:
+    """Interval t's plan when no time is left to build its model (what ``_fallback`` gives
+    for an unsearched one-interval model): pinned agents on their queues, nobody else
+    placed, optional agents all in (as in the per-interval relaxation)."""
+    counts: dict[tuple[int, int, int], int] = {}
+    for g in p.groups:
+        q = g.pinned.get(t)
+        if q is not None and g.available[t] and g.index in p.eligible.get((q, t), ()):
+            counts[(g.index, q, t)] = 1
+    called = {g.index: g.size for g in p.groups if g.optional}
+    return _BlockResult(SolveStatus.FEASIBLE, counts, called, searched=False)
+
+
+def _with_trivial_bounds(p: AllocationProblem, t: int, res: _BlockResult) -> _BlockResult:
     """Give an interval stopped before its bounds were proven the trivial ones, so that a
     time-limited plan always reports a gap: the value is at most every cell's best
     value (cost and switching only subtract), the shortfall at least every cell's
     least shortfall."""
     if res.status == SolveStatus.INFEASIBLE:
         return res
-    best_value = sum(float(np.max(tab.cell.value)) for tab in b.cells)
-    least_short = sum(float(np.min(tab.cell.shortfall)) for tab in b.cells)
+    cells = [cell for (_q, i), cell in p.tables.items() if i == t]
+    best_value = sum(float(np.max(cell.value)) for cell in cells)
+    least_short = sum(float(np.min(cell.shortfall)) for cell in cells)
     if res.bound is None:
         if p.scenario.policy.shortfall_price is not None:
             best_value -= p.scenario.policy.shortfall_price * least_short
