@@ -253,3 +253,26 @@ def test_more_agents_on_one_queue_than_the_tables_are_exact_for_is_refused() -> 
         scenario_from_dict(data)
     data["agents"] = agents[:5_000]
     assert len(scenario_from_dict(data).agents) == 5_000
+
+
+def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
+    from dataclasses import replace
+
+    from optistaff.cli.solve import short_search_warning
+    from optistaff.solvers import SolveStatus
+
+    plan = optistaff.solve(MICHELLE)
+    assert short_search_warning(plan) is None  # optimal: nothing to say
+
+    def stopped(limit: float, search: float) -> optistaff.Plan:
+        summary = {
+            **plan.summary,
+            "solver": {**plan.summary["solver"], "time_limit_s": limit},
+            "timing": {**plan.summary["timing"], "solve_s": search},
+        }
+        return replace(plan, status=SolveStatus.FEASIBLE, summary=summary)
+
+    warning = short_search_warning(stopped(10.0, 0.01))
+    assert warning is not None and "only 0.0 s of the 10 s time limit" in warning
+    assert short_search_warning(stopped(10.0, 2.4)) is not None
+    assert short_search_warning(stopped(10.0, 2.5)) is None

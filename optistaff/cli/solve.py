@@ -87,6 +87,23 @@ def objective_lines(plan: Plan) -> list[str]:
     return lines
 
 
+def short_search_warning(plan: Plan) -> str | None:
+    """A plan stopped by the time limit whose search had under a quarter of it: the
+    fixed steps (reading, tables, naming, writing) took the rest, so more time would
+    buy a much better plan."""
+    if plan.status != SolveStatus.FEASIBLE:
+        return None
+    limit = float(plan.summary["solver"]["time_limit_s"])
+    search = float(plan.summary["timing"]["solve_s"])
+    if search >= 0.25 * limit:
+        return None
+    return (
+        f"the search had only {search:.1f} s of the {limit:g} s time limit: reading the "
+        "scenario, building the tables and writing the plan take the rest on a center "
+        "this size; a longer --time-limit gives a better plan and a smaller gap"
+    )
+
+
 class ProgressPrinter:
     """Shows the best objective and bound on stderr while a long solve runs."""
 
@@ -180,6 +197,9 @@ def command(
             f"{p.agent}→{p.queue or 'unassigned'} {p.from_}-{p.to}" for p in loaded.pins
         )
         raise SolveError(f"the pins cannot all hold together; no plan written. Pins: {pins}")
+    hurried = short_search_warning(plan)
+    if hurried is not None:
+        err.print(f"[yellow]warning:[/] {hurried}")
     directory = output if output is not None else Path("plans") / loaded.name
     written = plan.write(directory)
     if as_json:
