@@ -834,11 +834,25 @@ def solve(
         )
         if enumerated is not None:
             return enumerated
+    pooled = None
+    if identity is not None and (has_daily or has_optional):
+        pooled = _solve_pooled_horizon(
+            problem, counts, called, cuts, required, scales, runner, deadline, mip_gap, start
+        )
+        if pooled.status == SolveStatus.INFEASIBLE:
+            return _result(SolveStatus.INFEASIBLE, {}, {}, [pooled], "monolithic", start)
+        if pooled.bound is not None:  # it found a plan: the identity model starts there
+            counts, called = pooled.counts, pooled.called_in
+        else:
+            pooled = None
     hint_counts, hint_called = _regroup(problem, final, counts, called)
     b = _build(final, range(T), scales)
     cuts.add_to(b, scales)
     for g in required or ():
         _call_in_all(b, problem, final, g)
+    if pooled is not None and has_daily and not priced:  # level 1 proven there holds here
+        floor = pooled.short_bound
+        b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
     _hint(b, final, hint_counts, hint_called, scales)
     whole = _solve_block(
         b,
@@ -853,6 +867,12 @@ def solve(
     )
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
+    if whole.bound is None and pooled is not None:
+        # the identity model found nothing in time: the pooled horizon plan, named with
+        # fewest switches; its bound holds (switching only lowers the objective)
+        return _result(
+            SolveStatus.FEASIBLE, hint_counts, hint_called, [pooled], "per-interval+horizon", start
+        )
     if whole.bound is None:  # nothing found in time: the per-interval plan, all called in
         # without a daily minimum the per-interval level-2 bounds bound the total too;
         # with one, each interval's best value regardless of shortfall does
@@ -863,7 +883,44 @@ def solve(
     level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
     name = "per-interval+" + ("identity" if identity is not None else "horizon")
+    if pooled is not None and pooled.bound is not None and whole.bound is not None:
+        name = "per-interval+horizon+identity"
+        whole = replace(whole, bound=min(whole.bound, pooled.bound))
+        if pooled.shortfall_bound is not None and whole.shortfall_bound is not None:
+            short = max(whole.shortfall_bound, pooled.shortfall_bound)
+            whole = replace(whole, shortfall_bound=short)
     return _result(final_status, whole.counts, whole.called_in, [whole], name, start)
+
+
+def _solve_pooled_horizon(
+    problem: AllocationProblem,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+    cuts: _Cuts,
+    required: set[int] | None,
+    scales: _Scales,
+    runner: _Runner,
+    deadline: float,
+    mip_gap: float,
+    start: float,
+) -> _BlockResult:
+    """With a switch penalty, before the identity model: the horizon model over the
+    pooled groups (``models/07-decomposition.md``), exact for daily minimums and optional
+    agents, blind to switching (pooled groups do not persist over time). It is far
+    smaller than the identity model, its plan seeds that model, and its bounds hold for
+    it: level 1 does not involve switching, and switching only lowers level 2. It may use
+    half of the time left."""
+    b = _build(problem, range(problem.n_intervals), scales)
+    cuts.add_to(b, scales)
+    for g in required or ():
+        _call_in_all(b, problem, problem, g)
+    _hint(b, problem, counts, called, scales)
+    half = time.monotonic() + 0.5 * max(0.0, deadline - time.monotonic())
+    policy = problem.scenario.policy
+    level1_known = policy.shortfall_price is None and not problem.daily
+    return _solve_block(
+        b, problem, scales, runner, half, mip_gap, None, start, level1_known=level1_known
+    )
 
 
 # Fraction of an interval's time that level 1 may use: if the time limit stops level 1,
