@@ -846,25 +846,27 @@ def solve(
         else:
             pooled = None
     hint_counts, hint_called = _regroup(problem, final, counts, called)
-    b = _build(final, range(T), scales)
-    cuts.add_to(b, scales)
-    for g in required or ():
-        _call_in_all(b, problem, final, g)
-    if pooled is not None and has_daily and not priced:  # level 1 proven there holds here
-        floor = pooled.short_bound
-        b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
-    _hint(b, final, hint_counts, hint_called, scales)
-    whole = _solve_block(
-        b,
-        final,
-        scales,
-        runner,
-        deadline,
-        mip_gap,
-        progress,
-        start,
-        level1_known=not priced and not has_daily,
-    )
+    whole = _BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
+    if deadline - time.monotonic() >= _MIN_HORIZON_S:  # else building it would overrun
+        b = _build(final, range(T), scales)
+        cuts.add_to(b, scales)
+        for g in required or ():
+            _call_in_all(b, problem, final, g)
+        if pooled is not None and has_daily and not priced:  # level 1 proven there holds
+            floor = pooled.short_bound
+            b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
+        _hint(b, final, hint_counts, hint_called, scales)
+        whole = _solve_block(
+            b,
+            final,
+            scales,
+            runner,
+            deadline,
+            mip_gap,
+            progress,
+            start,
+            level1_known=not priced and not has_daily,
+        )
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
     if whole.bound is None and pooled is not None:
@@ -922,6 +924,10 @@ def _solve_pooled_horizon(
         b, problem, scales, runner, half, mip_gap, None, start, level1_known=level1_known
     )
 
+
+# The horizon model is not built with less time left than this (seconds): building and
+# presolving it takes longer, and the plan at hand stands.
+_MIN_HORIZON_S = 1.0
 
 # Fraction of an interval's time that level 1 may use: if the time limit stops level 1,
 # level 2 still gets time to bound the value (CP-SAT's root LP at least), which keeps
