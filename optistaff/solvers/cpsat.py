@@ -835,7 +835,11 @@ def solve(
         if enumerated is not None:
             return enumerated
     pooled = None
-    if identity is not None and (has_daily or has_optional):
+    if (
+        identity is not None
+        and (has_daily or has_optional)
+        and deadline - time.monotonic() >= _horizon_time_s(problem)
+    ):
         pooled = _solve_pooled_horizon(
             problem, counts, called, cuts, required, scales, runner, deadline, mip_gap, start
         )
@@ -847,7 +851,7 @@ def solve(
             pooled = None
     hint_counts, hint_called = _regroup(problem, final, counts, called)
     whole = _BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
-    if deadline - time.monotonic() >= _MIN_HORIZON_S:  # else building it would overrun
+    if deadline - time.monotonic() >= _horizon_time_s(final):  # else it would overrun
         b = _build(final, range(T), scales)
         cuts.add_to(b, scales)
         for g in required or ():
@@ -925,9 +929,13 @@ def _solve_pooled_horizon(
     )
 
 
-# The horizon model is not built with less time left than this (seconds): building and
-# presolving it takes longer, and the plan at hand stands.
-_MIN_HORIZON_S = 1.0
+def _horizon_time_s(p: AllocationProblem) -> float:
+    """Least time worth giving a horizon model of ``p``: with less left, building and
+    presolving it would overrun the limit (measured ~2e-5 s per allocation variable to
+    build, a few times that to load and presolve), and the plan at hand stands."""
+    variables = sum(sum(g.available) * len(g.skills) for g in p.groups)
+    return max(1.0, 2e-4 * variables)
+
 
 # Fraction of an interval's time that level 1 may use: if the time limit stops level 1,
 # level 2 still gets time to bound the value (CP-SAT's root LP at least), which keeps
