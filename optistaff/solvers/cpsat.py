@@ -845,7 +845,7 @@ def solve(
         )
         if pooled.status == SolveStatus.INFEASIBLE:
             return _result(SolveStatus.INFEASIBLE, {}, {}, [pooled], "monolithic", start)
-        if pooled.bound is not None:  # it found a plan: the identity model starts there
+        if pooled.searched:  # it found a plan: the identity model starts there
             counts, called = pooled.counts, pooled.called_in
         else:
             pooled = None
@@ -873,19 +873,20 @@ def solve(
         )
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
-    if whole.bound is None and pooled is not None:
+    if whole.bound is None and pooled is not None and pooled.bound is not None:
         # the identity model found nothing in time: the pooled horizon plan, named with
         # fewest switches; its bound holds (switching only lowers the objective)
         return _result(
             SolveStatus.FEASIBLE, hint_counts, hint_called, [pooled], "per-interval+horizon", start
         )
-    if whole.bound is None:  # nothing found in time: the per-interval plan, all called in
+    if whole.bound is None:  # nothing (better) found in time: the plan at hand
         # without a daily minimum the per-interval level-2 bounds bound the total too;
         # with one, each interval's best value regardless of shortfall does
         parts: Sequence[_BlockResult] = per if not has_daily and not priced else []
         if len(max_value) == len(per) and all(r.bound is not None for r in max_value):
             parts = [replace(r, bound=m.bound) for r, m in zip(per, max_value, strict=True)]
-        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, parts, "monolithic", start)
+        name = "monolithic" if pooled is None else "per-interval+horizon"
+        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, parts, name, start)
     level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
     name = "per-interval+" + ("identity" if identity is not None else "horizon")
@@ -925,7 +926,16 @@ def _solve_pooled_horizon(
     policy = problem.scenario.policy
     level1_known = policy.shortfall_price is None and not problem.daily
     return _solve_block(
-        b, problem, scales, runner, half, mip_gap, None, start, level1_known=level1_known
+        b,
+        problem,
+        scales,
+        runner,
+        half,
+        mip_gap,
+        None,
+        start,
+        level1_known=level1_known,
+        level1_share=_LEVEL1_SHARE,
     )
 
 
