@@ -267,6 +267,11 @@ def run_cases(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                     f"{_fmt_gap(res['gap']):>8} {res['decomposition']:<26} {checked:<8} {met:<12}",
                     flush=True,
                 )
+                obj = res["objective"]
+                print(
+                    f"    weighted shortfall {obj['weighted_shortfall']:.9g}, "
+                    f"total {obj['total']:.9g}"
+                )
                 if check.get("message"):
                     print(f"    checker: {check['message']}")
                 if "error" in check:
