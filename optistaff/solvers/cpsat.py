@@ -786,7 +786,10 @@ def solve(
 
     # 1. per-interval solves: independent, so `threads` of them run at once, each with
     # one CP-SAT worker (deterministic whatever the thread count)
-    per = _solve_intervals(problem, scales, threads, seed, stop, deadline, mip_gap, progress, start)
+    # when a horizon model follows, step 1 (and the best-value bounds) leave it most of
+    # the time: one hard interval must not use it all
+    step1 = start + _STEP1_SHARE * time_limit_s if coupled else deadline
+    per = _solve_intervals(problem, scales, threads, seed, stop, step1, mip_gap, progress, start)
     counts: dict[tuple[int, int, int], int] = {}
     called: dict[int, int] = {}
     for res in per:
@@ -814,8 +817,9 @@ def solve(
         if has_daily:
             # each interval's best value regardless of shortfall (a bound)
             value_only = _Scales(0.0, scales.value)
+            bounds_until = max(step1, start + 2 * _STEP1_SHARE * time_limit_s)
             max_value = _solve_intervals(
-                problem, value_only, threads, seed, stop, deadline, mip_gap, None, start
+                problem, value_only, threads, seed, stop, bounds_until, mip_gap, None, start
             )
             for t, res in enumerate(max_value):
                 if res.value_bound is not None and res.status == SolveStatus.OPTIMAL:
@@ -874,8 +878,14 @@ def solve(
     if whole.status == SolveStatus.INFEASIBLE:
         return _result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
     if whole.bound is None and pooled is not None and pooled.bound is not None:
-        # the identity model found nothing in time: the pooled horizon plan, named with
-        # fewest switches; its bound holds (switching only lowers the objective)
+        if whole.searched and whole.short_obj < pooled.short_obj:
+            # the identity model improved level 1 but had no time for level 2: its plan,
+            # with the pooled bounds (they hold for any plan: see _solve_pooled_horizon)
+            part = replace(whole, bound=pooled.bound, shortfall_bound=pooled.shortfall_bound)
+            name = "per-interval+horizon+identity"
+            return _result(SolveStatus.FEASIBLE, whole.counts, whole.called_in, [part], name, start)
+        # the identity model found nothing better in time: the pooled horizon plan, named
+        # with fewest switches; its bound holds (switching only lowers the objective)
         return _result(
             SolveStatus.FEASIBLE, hint_counts, hint_called, [pooled], "per-interval+horizon", start
         )
@@ -946,6 +956,10 @@ def _horizon_time_s(p: AllocationProblem) -> float:
     variables = sum(sum(g.available) * len(g.skills) for g in p.groups)
     return max(1.0, 2e-4 * variables)
 
+
+# Fraction of the time limit the per-interval step may use when a horizon model follows
+# (the best-value bounds of a daily minimum get as much again).
+_STEP1_SHARE = 0.3
 
 # Fraction of an interval's time that level 1 may use: if the time limit stops level 1,
 # level 2 still gets time to bound the value (CP-SAT's root LP at least), which keeps
