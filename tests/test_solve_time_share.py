@@ -111,3 +111,18 @@ def test_pins_only_is_the_unsearched_models_plan() -> None:
         assert (quick.counts, quick.called_in) == (built.counts, built.called_in), t
         assert not quick.searched and not built.searched
     assert cpsat._pins_only(problem, 0).counts  # the test has pins to compare
+
+
+def test_the_cli_clock_counts_the_import_only_for_a_fresh_processes_first_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optistaff import _clock
+
+    monkeypatch.setattr(_clock, "_first", True)
+    monkeypatch.setattr(_clock, "IMPORTED_AT", time.monotonic() - 1.0)  # a fresh process
+    assert _clock.command_started() == _clock.IMPORTED_AT
+    later = _clock.command_started()  # a second command in the same process
+    assert later > _clock.IMPORTED_AT + 0.9
+    monkeypatch.setattr(_clock, "_first", True)
+    monkeypatch.setattr(_clock, "IMPORTED_AT", time.monotonic() - 600.0)  # a test runner
+    assert _clock.command_started() > _clock.IMPORTED_AT + 599.0
