@@ -1048,21 +1048,22 @@ def _pins_only(p: AllocationProblem, t: int) -> _BlockResult:
 
 
 def _with_trivial_bounds(p: AllocationProblem, t: int, res: _BlockResult) -> _BlockResult:
-    """Give an interval stopped before its bounds were proven the trivial ones, so that a
-    time-limited plan always reports a gap: the value is at most every cell's best
-    value (cost and switching only subtract), the shortfall at least every cell's
-    least shortfall."""
+    """The trivial bounds of interval t (the value is at most every cell's best value:
+    cost and switching only subtract; the shortfall at least every cell's least), for an
+    interval stopped before its bounds were proven (so a time-limited plan always reports
+    a gap), and in place of a weaker one: a search stopped early reports the bound of its
+    objective's variable domains, which counts every staffing literal of a cell at once."""
     if res.status == SolveStatus.INFEASIBLE:
         return res
     cells = [cell for (_q, i), cell in p.tables.items() if i == t]
     best_value = sum(float(np.max(cell.value)) for cell in cells)
     least_short = sum(float(np.min(cell.shortfall)) for cell in cells)
-    if res.bound is None:
-        if p.scenario.policy.shortfall_price is not None:
-            best_value -= p.scenario.policy.shortfall_price * least_short
-        res = replace(res, bound=best_value)
-    if res.shortfall_bound is None and p.scenario.policy.shortfall_price is None:
-        res = replace(res, shortfall_bound=least_short)
+    if p.scenario.policy.shortfall_price is not None:
+        best_value -= p.scenario.policy.shortfall_price * least_short
+    res = replace(res, bound=best_value if res.bound is None else min(res.bound, best_value))
+    if p.scenario.policy.shortfall_price is None:
+        short = least_short if res.shortfall_bound is None else res.shortfall_bound
+        res = replace(res, shortfall_bound=max(short, least_short))
     return res
 
 
