@@ -26,7 +26,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from optistaff.formulation import AllocationProblem, CellTable
-from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus
+from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, interval_search
 
 # An integer objective of at most this magnitude keeps CP-SAT's int64 arithmetic and
 # its LP (doubles) comfortably exact.
@@ -991,6 +991,7 @@ def _solve_intervals(
     one unhurried solve (a fresh solve with one worker is deterministic), so optimal
     plans do not depend on timing."""
     T = problem.n_intervals
+    priced = problem.scenario.policy.shortfall_price is not None
     halt = threading.Event()
     single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
     lock = threading.Lock()
@@ -999,13 +1000,17 @@ def _solve_intervals(
     def one(t: int, share: bool) -> _BlockResult:
         if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
             return _with_trivial_bounds(problem, t, _pins_only(problem, t))
-        b = _build(problem, [t], scales, all_in=True)
         now = time.monotonic()
         until = deadline
         if share:
             with lock:
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
+        if not priced and (stop is None or not stop.is_set()):
+            found = _search_interval(problem, t, scales, mip_gap, until)
+            if found is not None:
+                return _with_trivial_bounds(problem, t, found)
+        b = _build(problem, [t], scales, all_in=True)
         res = _solve_block(
             b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
         )
@@ -1035,6 +1040,63 @@ def _solve_intervals(
             if res.status == SolveStatus.OPTIMAL or _better(res, per[t]):
                 per[t] = res
     return per
+
+
+# Nodes the exact interval search (``interval_search``) may explore per level before
+# CP-SAT takes the interval over. A node is one min-cost flow plus its duals.
+_SEARCH_NODES = 300
+
+
+def _search_interval(
+    p: AllocationProblem, t: int, scales: _Scales, mip_gap: float, until: float
+) -> _BlockResult | None:
+    """Interval t by the exact branch and bound of ``interval_search`` (same scaled
+    objectives and tolerances as a one-interval CP-SAT model); None if it gives up."""
+    short_const, value_const = _interval_constants(p, t, scales)
+    plan = interval_search.solve_interval(
+        p,
+        t,
+        short_scale=scales.shortfall,
+        value_scale=scales.value,
+        value_const=value_const,
+        mip_gap=mip_gap,
+        deadline=until,
+        node_limit=_SEARCH_NODES,
+    )
+    if plan is None:
+        return None
+    shortfall_bound = 0.0
+    if scales.shortfall > 0:
+        shortfall_bound = plan.short_bound / scales.shortfall + short_const
+    return _BlockResult(
+        _status(plan.optimal),
+        plan.counts,
+        plan.called_in,
+        bound=plan.value_bound / scales.value + value_const,
+        shortfall_bound=shortfall_bound,
+        short_obj=plan.short_obj,
+        short_bound=plan.short_bound,
+        value_bound=plan.value_bound,
+        value_obj=plan.value_obj,
+    )
+
+
+def _interval_constants(p: AllocationProblem, t: int, scales: _Scales) -> tuple[float, float]:
+    """The n = 0 constants of interval t's objectives (objective units), as
+    ``_shortfall_expr`` and ``_value_expr`` count them for a one-interval model."""
+    short = value = 0.0
+    for q in range(p.n_queues):
+        cell = p.tables.get((q, t))
+        if cell is None:
+            continue
+        if cell.max_agents == 0:
+            short += float(cell.shortfall[0])
+            value += float(cell.value[0])
+            continue
+        if scales.shortfall > 0:
+            short += float(np.rint(cell.shortfall[0] * scales.shortfall)) / scales.shortfall
+        value += float(np.rint(cell.value[0] * scales.value)) / scales.value
+    return short, value
 
 
 def _pins_only(p: AllocationProblem, t: int) -> _BlockResult:
