@@ -507,17 +507,42 @@ def solve_interval(
     level 1 (a best-value bound). None when the node limit stops a level (CP-SAT takes
     over) or when the level-2 multiplier was too small to keep level 1's optimum."""
     data = interval_data(p, t, short_scale, value_scale)
-    abs_gap2 = max(1, math.ceil(1e-6 * value_scale))
-    short_tol = max(1, math.ceil(0.5e-7 * short_scale)) if short_scale > 0 else 0
-    has_short = short_scale > 0 and any(bool(np.any(s)) for s in data.shortfall)
+    return lexicographic(
+        data,
+        short_tol=max(1, math.ceil(0.5e-7 * short_scale)) if short_scale > 0 else None,
+        abs_gap=max(1, math.ceil(1e-6 * value_scale)),
+        mu=max(1, math.ceil(_MU * value_scale / short_scale)) if short_scale > 0 else 0,
+        mip_gap=mip_gap,
+        value_offset=value_const * value_scale,
+        deadline=deadline,
+        node_limit=node_limit,
+    )
+
+
+def lexicographic(
+    data: IntervalData,
+    *,
+    short_tol: int | None,
+    abs_gap: int,
+    mu: int,
+    mip_gap: float,
+    value_offset: float,
+    deadline: float,
+    node_limit: int,
+) -> IntervalPlan | None:
+    """The two levels on scaled tables: level 1 (skipped when ``short_tol`` is None)
+    maximises −S to within ``short_tol``; level 2 maximises V − mu·S to within
+    max(``abs_gap``, mip_gap·|V + value_offset|), starting from level 1's plan. See
+    :func:`solve_interval` for when it returns None."""
+    has_short = short_tol is not None and any(bool(np.any(s)) for s in data.shortfall)
     first: Search | None = None
     if has_short:
+        assert short_tol is not None
         first = maximise(
             data, [-s for s in data.shortfall], short_tol, node_limit=node_limit, deadline=deadline
         )
         if first is None or (not first.proven and time.monotonic() <= deadline):
             return None
-        mu = max(1, math.ceil(_MU * value_scale / short_scale))
         tables = [v - mu * s for v, s in zip(data.value, data.shortfall, strict=True)]
         start = (first.n, first.flows)
         v_first = sum(int(data.value[c][int(first.n[c])]) for c in range(len(data.queues)))
@@ -528,9 +553,9 @@ def solve_interval(
         v_first = 0
     # model.md: level 2 within mip_gap relative (of the value, constant included; level
     # 1's plan is feasible for level 2, so its value is at most the optimum's)
-    tol2 = abs_gap2
+    tol2 = abs_gap
     if first is not None:
-        tol2 = max(abs_gap2, math.floor(mip_gap * abs(v_first + value_const * value_scale)))
+        tol2 = max(abs_gap, math.floor(mip_gap * abs(v_first + value_offset)))
     second = maximise(data, tables, tol2, start=start, node_limit=node_limit, deadline=deadline)
     if second is None or (not second.proven and time.monotonic() <= deadline):
         return None
@@ -538,7 +563,7 @@ def solve_interval(
     short_obj = sum(int(data.shortfall[c][int(second.n[c])]) for c in cells)
     value_obj = sum(int(data.value[c][int(second.n[c])]) for c in cells)
     short_bound = -first.bound_floor() if first is not None else 0
-    level1_ok = first is None or (first.proven and short_obj - short_bound <= short_tol)
+    level1_ok = first is None or (first.proven and short_obj - short_bound <= (short_tol or 0))
     if first is not None and first.proven and not level1_ok:
         return None  # level 2 traded shortfall for value: μ too small here
     return IntervalPlan(
