@@ -1006,11 +1006,15 @@ def _solve_intervals(
             with lock:
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
+        found = None
         if not priced and (stop is None or not stop.is_set()):
             found = _search_interval(problem, t, scales, mip_gap, until)
-            if found is not None:
+            if found is not None and found.searched:
                 return _with_trivial_bounds(problem, t, found)
         b = _build(problem, [t], scales, all_in=True)
+        if found is not None:  # the search gave up: CP-SAT starts from its plan and bound
+            _hint(b, problem, found.counts, found.called_in, scales)
+            b.short_floor = found.short_bound if scales.shortfall > 0 else None
         res = _solve_block(
             b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
         )
@@ -1044,14 +1048,16 @@ def _solve_intervals(
 
 # Nodes the exact interval search (``interval_search``) may explore per level before
 # CP-SAT takes the interval over. A node is one min-cost flow plus its duals.
-_SEARCH_NODES = 300
+_SEARCH_NODES = 150
 
 
 def _search_interval(
     p: AllocationProblem, t: int, scales: _Scales, mip_gap: float, until: float
 ) -> _BlockResult | None:
     """Interval t by the exact branch and bound of ``interval_search`` (same scaled
-    objectives and tolerances as a one-interval CP-SAT model); None if it gives up."""
+    objectives and tolerances as a one-interval CP-SAT model). A result that is not
+    ``searched`` means the search gave up at its node limit: its plan and level-1 bound
+    are then CP-SAT's starting point. None: nothing usable."""
     short_const, value_const = _interval_constants(p, t, scales)
     plan = interval_search.solve_interval(
         p,
@@ -1078,6 +1084,7 @@ def _search_interval(
         short_bound=plan.short_bound,
         value_bound=plan.value_bound,
         value_obj=plan.value_obj,
+        searched=not plan.gave_up,  # gave up: a head start for CP-SAT, not a result
     )
 
 

@@ -468,8 +468,9 @@ def maximise(
 class IntervalPlan:
     """A solved interval in ``cpsat``'s terms: group counts, the scaled objectives
     (n = 0 values subtracted) and their proven bounds. ``optimal``: both levels proven
-    within the tolerances; otherwise the search was stopped by the deadline and this
-    is its best plan with valid bounds."""
+    within the tolerances. Otherwise the deadline stopped the search and this is its
+    best plan with valid bounds, or (``gave_up``) the node limit did: the plan and the
+    level-1 bound are then a head start for CP-SAT."""
 
     counts: dict[tuple[int, int, int], int]
     called_in: dict[int, int]
@@ -479,6 +480,7 @@ class IntervalPlan:
     value_obj: int
     value_bound: int
     nodes: int
+    gave_up: bool = False
 
 
 def _plan_counts(data: IntervalData, flows: np.ndarray) -> dict[tuple[int, int, int], int]:
@@ -535,17 +537,43 @@ def lexicographic(
     max(``abs_gap``, mip_gap·|V + value_offset|), starting from level 1's plan. See
     :func:`solve_interval` for when it returns None."""
     has_short = short_tol is not None and any(bool(np.any(s)) for s in data.shortfall)
+    cells = range(len(data.queues))
+
+    def plan(
+        found: Search, short_bound: int, value_bound: int, *, optimal: bool, gave_up: bool
+    ) -> IntervalPlan:
+        short_obj = sum(int(data.shortfall[c][int(found.n[c])]) for c in cells)
+        value_obj = sum(int(data.value[c][int(found.n[c])]) for c in cells)
+        return IntervalPlan(
+            counts=_plan_counts(data, found.flows),
+            called_in=dict(data.called_in),
+            optimal=optimal,
+            short_obj=short_obj,
+            short_bound=min(short_bound, short_obj),
+            value_obj=value_obj,
+            value_bound=max(value_obj, value_bound),
+            nodes=nodes + found.nodes,
+            gave_up=gave_up,
+        )
+
+    nodes = 0
     first: Search | None = None
     if has_short:
         assert short_tol is not None
         first = maximise(
             data, [-s for s in data.shortfall], short_tol, node_limit=node_limit, deadline=deadline
         )
-        if first is None or (not first.proven and time.monotonic() <= deadline):
+        if first is None:
             return None
+        if not first.proven:
+            # stopped: its plan with the bounds that hold for any plan
+            late = time.monotonic() > deadline
+            any_value = _relaxation_bound(data, data.value)
+            return plan(first, -first.bound_floor(), any_value, optimal=False, gave_up=not late)
+        nodes = first.nodes
         tables = [v - mu * s for v, s in zip(data.value, data.shortfall, strict=True)]
-        start = (first.n, first.flows)
-        v_first = sum(int(data.value[c][int(first.n[c])]) for c in range(len(data.queues)))
+        start: tuple[np.ndarray, np.ndarray] | None = (first.n, first.flows)
+        v_first = sum(int(data.value[c][int(first.n[c])]) for c in cells)
     else:
         mu = 0
         tables = data.value
@@ -557,22 +585,27 @@ def lexicographic(
     if first is not None:
         tol2 = max(abs_gap, math.floor(mip_gap * abs(v_first + value_offset)))
     second = maximise(data, tables, tol2, start=start, node_limit=node_limit, deadline=deadline)
-    if second is None or (not second.proven and time.monotonic() <= deadline):
+    if second is None:
         return None
-    cells = range(len(data.queues))
     short_obj = sum(int(data.shortfall[c][int(second.n[c])]) for c in cells)
-    value_obj = sum(int(data.value[c][int(second.n[c])]) for c in cells)
     short_bound = -first.bound_floor() if first is not None else 0
-    level1_ok = first is None or (first.proven and short_obj - short_bound <= (short_tol or 0))
-    if first is not None and first.proven and not level1_ok:
+    level1_ok = first is None or short_obj - short_bound <= (short_tol or 0)
+    if not level1_ok:
         return None  # level 2 traded shortfall for value: μ too small here
-    return IntervalPlan(
-        counts=_plan_counts(data, second.flows),
-        called_in=dict(data.called_in),
-        optimal=level1_ok and second.proven,
-        short_obj=short_obj,
-        short_bound=min(short_bound, short_obj),
-        value_obj=value_obj,
-        value_bound=max(value_obj, second.bound_floor() + mu * short_obj),
-        nodes=(first.nodes if first is not None else 0) + second.nodes,
-    )
+    # for every plan y with S(y) ≤ S(x): V(y) = F(y) + μ·S(y) ≤ bound(F) + μ·S(x)
+    value_bound = second.bound_floor() + mu * short_obj
+    if not second.proven:
+        value_bound = min(value_bound, _relaxation_bound(data, data.value))
+        late = time.monotonic() > deadline
+        return plan(second, short_bound, value_bound, optimal=False, gave_up=not late)
+    return plan(second, short_bound, value_bound, optimal=True, gave_up=False)
+
+
+def _relaxation_bound(data: IntervalData, tables: list[np.ndarray]) -> int:
+    """A bound on max Σ tables[c][n_c] over all plans: the root relaxation's, floored."""
+    tree = _Tree(data, tables, 1)
+    lo = data.pins.copy()
+    hi = np.array([f.size - 1 for f in tables], dtype=np.int64)
+    root = tree.relax(lo, hi)
+    assert root is not None  # the pins alone are a plan
+    return root.bound_num // tree.res
