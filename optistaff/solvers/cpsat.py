@@ -996,6 +996,7 @@ def _solve_intervals(
     single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
     lock = threading.Lock()
     not_started = [T]
+    gave_up: dict[int, _BlockResult] = {}
 
     def one(t: int, share: bool) -> _BlockResult:
         if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
@@ -1006,11 +1007,13 @@ def _solve_intervals(
             with lock:
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
-        found = None
-        if not priced and (stop is None or not stop.is_set()):
+        found = gave_up.get(t)
+        if found is None and not priced and (stop is None or not stop.is_set()):
             found = _search_interval(problem, t, scales, mip_gap, until)
             if found is not None and found.searched:
                 return _with_trivial_bounds(problem, t, found)
+            if found is not None:
+                gave_up[t] = found  # deterministic: a second pass would give up again
         b = _build(problem, [t], scales, all_in=True)
         if found is not None:  # the search gave up: CP-SAT starts from its plan and bound
             _hint(b, problem, found.counts, found.called_in, scales)
