@@ -1008,7 +1008,7 @@ def _solve_intervals(
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
         found = gave_up.get(t)
-        if found is None and not priced and (stop is None or not stop.is_set()):
+        if found is None and (stop is None or not stop.is_set()):
             found = _search_interval(problem, t, scales, mip_gap, until)
             if found is not None and found.searched:
                 return _with_trivial_bounds(problem, t, found)
@@ -1017,7 +1017,8 @@ def _solve_intervals(
         b = _build(problem, [t], scales, all_in=True)
         if found is not None:  # the search gave up: CP-SAT starts from its plan and bound
             _hint(b, problem, found.counts, found.called_in, scales)
-            b.short_floor = found.short_bound if scales.shortfall > 0 else None
+            if scales.shortfall > 0 and not priced:
+                b.short_floor = found.short_bound
         res = _solve_block(
             b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
         )
@@ -1062,6 +1063,9 @@ def _search_interval(
     ``searched`` means the search gave up at its node limit: its plan and level-1 bound
     are then CP-SAT's starting point. None: nothing usable."""
     short_const, value_const = _interval_constants(p, t, scales)
+    price = p.scenario.policy.shortfall_price
+    if price is not None:  # one objective: value − price·shortfall (as in _solve_block)
+        value_const -= price * short_const
     plan = interval_search.solve_interval(
         p,
         t,
@@ -1071,11 +1075,14 @@ def _search_interval(
         mip_gap=mip_gap,
         deadline=until,
         node_limit=_SEARCH_NODES,
+        priced=price is not None,
     )
     if plan is None:
         return None
-    shortfall_bound = 0.0
-    if scales.shortfall > 0:
+    shortfall_bound: float | None = 0.0
+    if price is not None:
+        shortfall_bound = None
+    elif scales.shortfall > 0:
         shortfall_bound = plan.short_bound / scales.shortfall + short_const
     return _BlockResult(
         _status(plan.optimal),

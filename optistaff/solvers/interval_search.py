@@ -34,7 +34,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -502,13 +502,20 @@ def solve_interval(
     mip_gap: float,
     deadline: float,
     node_limit: int,
+    priced: bool = False,
 ) -> IntervalPlan | None:
     """Interval t lexicographically (level 1: least scaled shortfall; level 2: most
     scaled value with the shortfall held), as ``cpsat._solve_block`` would on its
     one-interval model with the same scales and tolerances. ``short_scale`` 0 skips
-    level 1 (a best-value bound). None when the node limit stops a level (CP-SAT takes
+    level 1 (a best-value bound). With ``priced`` one objective, value − shortfall (the
+    shortfall scale then carries the price), reported as the value; ``value_const`` is
+    that objective's constant. None when the node limit stops a level (CP-SAT takes
     over) or when the level-2 multiplier was too small to keep level 1's optimum."""
     data = interval_data(p, t, short_scale, value_scale)
+    if priced:
+        net = [v - s for v, s in zip(data.value, data.shortfall, strict=True)]
+        data = replace(data, value=net, shortfall=[np.zeros_like(v) for v in net])
+        short_scale = 0.0
     return lexicographic(
         data,
         short_tol=max(1, math.ceil(0.5e-7 * short_scale)) if short_scale > 0 else None,
