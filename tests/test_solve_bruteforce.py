@@ -327,6 +327,18 @@ def test_solver_matches_brute_force(name: str, solve_checked: SolveChecked) -> N
     assert_solver_matches_brute_force(FIXED[name](), solve_checked)
 
 
+@pytest.mark.parametrize("name", list(FIXED))
+def test_cpsat_alone_matches_brute_force(
+    name: str, solve_checked: SolveChecked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same cases with every interval left to the one-interval CP-SAT model (the
+    exact interval search gives up), the path peak intervals of large centers take."""
+    from optistaff.solvers import cpsat
+
+    monkeypatch.setattr(cpsat, "_search_interval", lambda *a, **k: None)
+    assert_solver_matches_brute_force(FIXED[name](), solve_checked)
+
+
 def within_target(sc: Scenario) -> Scenario:
     return replace(sc, policy=replace(sc.policy, objective="within_target"))
 

@@ -469,8 +469,8 @@ class IntervalPlan:
     """A solved interval in ``cpsat``'s terms: group counts, the scaled objectives
     (n = 0 values subtracted) and their proven bounds. ``optimal``: both levels proven
     within the tolerances. Otherwise the deadline stopped the search and this is its
-    best plan with valid bounds, or (``gave_up``) the node limit did: the plan and the
-    level-1 bound are then a head start for CP-SAT."""
+    best plan with valid bounds, or (``gave_up``) the node limit did, and ``cpsat``
+    solves the interval instead."""
 
     counts: dict[tuple[int, int, int], int]
     called_in: dict[int, int]
