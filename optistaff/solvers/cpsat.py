@@ -17,7 +17,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -981,21 +981,32 @@ def _solve_intervals(
     progress: ProgressCallback | None,
     start: float,
 ) -> list[_BlockResult]:
-    """Every interval solved on its own, ``threads`` at a time, one CP-SAT worker each.
+    """Every interval solved on its own, ``threads`` at a time.
 
-    Time is shared so that a time limit yields a plan for every interval: in a first
-    pass an interval may use at most its fair share of the time left (time left ×
-    threads / intervals not yet started); intervals stopped there are solved again,
-    from scratch, with all the time that remains, and keep the better of the two
+    First the exact interval search (``interval_search``, bounded by its node limit)
+    runs on every interval; the intervals it gives up on get one CP-SAT worker each.
+    Time is shared among those so that a time limit yields a plan for every interval:
+    in a first pass an interval may use at most its fair share of the time left (time
+    left × threads / intervals not yet started); intervals stopped there are solved
+    again, from scratch, with all the time that remains, and keep the better of the two
     results. An interval solved to optimality in either pass gets the same result as
-    one unhurried solve (a fresh solve with one worker is deterministic), so optimal
-    plans do not depend on timing."""
+    one unhurried solve (the search's node limit is a count, and a fresh solve with one
+    worker is deterministic), so optimal plans do not depend on timing."""
     T = problem.n_intervals
     halt = threading.Event()
     single = _Runner(1, seed, stop, halt, tuning=_INTERVAL_TUNING)
     lock = threading.Lock()
     not_started = [T]
-    gave_up: set[int] = set()
+    done = [0]
+
+    def out_of_time() -> bool:
+        return time.monotonic() >= deadline or halt.is_set() or (stop is not None and stop.is_set())
+
+    def search(t: int) -> _BlockResult | None:
+        if out_of_time():
+            return None
+        found = _search_interval(problem, t, scales, mip_gap, deadline)
+        return None if found is None else _with_trivial_bounds(problem, t, found)
 
     def one(t: int, share: bool) -> _BlockResult:
         if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
@@ -1006,27 +1017,25 @@ def _solve_intervals(
             with lock:
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
-        if t not in gave_up and (stop is None or not stop.is_set()):
-            found = _search_interval(problem, t, scales, mip_gap, until)
-            if found is not None:
-                return _with_trivial_bounds(problem, t, found)
-            gave_up.add(t)  # deterministic: a second pass would give up again
         b = _build(problem, [t], scales, all_in=True)
         res = _solve_block(
             b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
         )
         return _with_trivial_bounds(problem, t, res)
 
-    def run_all(ts: Sequence[int], share: bool) -> list[_BlockResult]:
-        out: list[_BlockResult] = []
+    def run_all(ts: Sequence[int], task: Callable[[int], Any], report: bool) -> list[Any]:
+        out: list[Any] = []
         with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="interval") as pool:
-            futures = [pool.submit(one, t, share) for t in ts]
+            futures = [pool.submit(task, t) for t in ts]
             try:
-                for i, future in enumerate(futures):
-                    if progress is not None and share:
+                for future in futures:
+                    if progress is not None and report:
                         elapsed = time.monotonic() - start
-                        progress(Progress("intervals", math.nan, math.nan, elapsed, i, T))
-                    out.append(future.result())
+                        progress(Progress("intervals", math.nan, math.nan, elapsed, done[0], T))
+                    got = future.result()
+                    if report and got is not None:
+                        done[0] += 1
+                    out.append(got)
             except BaseException:
                 halt.set()
                 for future in futures:
@@ -1034,10 +1043,16 @@ def _solve_intervals(
                 raise
         return out
 
-    per = run_all(range(T), True)
+    found: list[_BlockResult | None] = run_all(range(T), search, True)
+    todo = [t for t in range(T) if found[t] is None]
+    not_started[0] = len(todo)
+    for t, res in zip(todo, run_all(todo, lambda t: one(t, True), True), strict=True):
+        found[t] = res
+    per = [res for res in found if res is not None]
+    assert len(per) == T
     again = [t for t, r in enumerate(per) if r.status == SolveStatus.FEASIBLE]
     if again and time.monotonic() < deadline:
-        for t, res in zip(again, run_all(again, False), strict=True):
+        for t, res in zip(again, run_all(again, lambda t: one(t, False), False), strict=True):
             if res.status == SolveStatus.OPTIMAL or _better(res, per[t]):
                 per[t] = res
     return per
