@@ -19,7 +19,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optistaff.solvers.interval_search import IntervalData, lexicographic, maximise
+from optistaff.solvers.interval_search import (
+    IntervalData,
+    IntervalPlan,
+    lexicographic,
+    maximise,
+)
 
 FAR = 1e18  # a deadline that never passes
 
@@ -136,20 +141,27 @@ def lexicographic_truth(data: IntervalData) -> tuple[int, int]:
     return s_star, max(v for s, v in pairs if s == s_star)
 
 
-@SETTINGS
-@given(intervals(), st.sampled_from([1, 10_000]))
-def test_lexicographic_levels_match_enumeration(data: IntervalData, mu: int) -> None:
-    s_star, v_star = lexicographic_truth(data)
-    got = lexicographic(
+def solve(
+    data: IntervalData, *, mu: int, deadline: float = FAR, node_limit: int = 10_000
+) -> IntervalPlan | None:
+    """The two levels with exact tolerances (integer tables: no rounding to absorb)."""
+    return lexicographic(
         data,
         short_tol=0,
         abs_gap=0,
         mu=mu,
         mip_gap=0.0,
         value_offset=0.0,
-        deadline=FAR,
-        node_limit=10_000,
+        deadline=deadline,
+        node_limit=node_limit,
     )
+
+
+@SETTINGS
+@given(intervals(), st.sampled_from([1, 10_000]))
+def test_lexicographic_levels_match_enumeration(data: IntervalData, mu: int) -> None:
+    s_star, v_star = lexicographic_truth(data)
+    got = solve(data, mu=mu)
     if got is None:
         # only a multiplier too small to hold level 1 may make it give up
         assert mu == 1
@@ -183,16 +195,7 @@ def test_large_multiplier_is_lexicographic_on_these_tables() -> None:
             pinned={},
             called_in={},
         )
-        got = lexicographic(
-            data,
-            short_tol=0,
-            abs_gap=0,
-            mu=1_000,
-            mip_gap=0.0,
-            value_offset=0.0,
-            deadline=FAR,
-            node_limit=10_000,
-        )
+        got = solve(data, mu=1_000)
         if got is None:
             gave_up += 1
             continue
@@ -203,16 +206,7 @@ def test_large_multiplier_is_lexicographic_on_these_tables() -> None:
 @SETTINGS
 @given(intervals())
 def test_a_passed_deadline_still_returns_a_plan_with_bounds(data: IntervalData) -> None:
-    got = lexicographic(
-        data,
-        short_tol=0,
-        abs_gap=0,
-        mu=10_000,
-        mip_gap=0.0,
-        value_offset=0.0,
-        deadline=time.monotonic() - 1.0,
-        node_limit=10_000,
-    )
+    got = solve(data, mu=10_000, deadline=time.monotonic() - 1.0)
     assert got is not None and not got.gave_up
     s_star, v_star = lexicographic_truth(data)
     assert got.short_bound <= s_star <= got.short_obj
@@ -223,16 +217,7 @@ def test_a_passed_deadline_still_returns_a_plan_with_bounds(data: IntervalData) 
 @SETTINGS
 @given(intervals())
 def test_giving_up_at_the_node_limit_hands_over_a_plan_and_bounds(data: IntervalData) -> None:
-    got = lexicographic(
-        data,
-        short_tol=0,
-        abs_gap=0,
-        mu=10_000,
-        mip_gap=0.0,
-        value_offset=0.0,
-        deadline=FAR,
-        node_limit=0,
-    )
+    got = solve(data, mu=10_000, node_limit=0)
     s_star, v_star = lexicographic_truth(data)
     if got is None:
         return  # level 1 proven at the root, level 2 not held by mu: CP-SAT from scratch
