@@ -1,6 +1,7 @@
 """Benchmark (not a test): exact day plans at scale, against the straightforward model.
 
-Run (the full benchmark; about an hour on a 2-core machine)::
+Run (the full benchmark; about 30 minutes on a 2-core machine, most of it the time limits of
+the coupled and XL cases and the straightforward model)::
 
     .venv/bin/python tests/benchmarks/bench_scale.py
 
