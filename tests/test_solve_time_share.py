@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -128,3 +128,49 @@ def test_the_cli_clock_counts_the_import_only_for_a_fresh_processes_first_comman
     monkeypatch.setattr(_clock, "_first", True)
     monkeypatch.setattr(_clock, "IMPORTED_AT", time.monotonic() - 600.0)  # a test runner
     assert _clock.command_started() > _clock.IMPORTED_AT + 599.0
+
+
+def test_level_1_keeps_the_hinted_plan_when_the_search_stops_with_a_worse_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large model stopped at its limit can hand back a plan worse than its hint (it
+    had not loaded it yet): level 1 then keeps the hinted plan and its shortfall."""
+    problem = build_problem(load_scenario(MICHELLE), pooled=True)
+    scales = cpsat._choose_scales(problem)
+    t = max(
+        range(problem.n_intervals),
+        key=lambda i: sum(c.shortfall[0] for (_q, j), c in problem.tables.items() if j == i),
+    )
+    good = cpsat._search_interval(problem, t, scales, 1e-6, time.monotonic() + 60)
+    assert good is not None and good.short_obj < 0  # placing agents lowers the shortfall
+    b = cpsat._build(problem, [t], scales, all_in=True)
+    cpsat._hint(b, problem, good.counts, good.called_in, scales)
+    assert b.hint_objectives is not None and b.hint_objectives[0] == good.short_obj
+
+    class Nobody:  # a stopped search whose plan places nobody
+        def value(self, var: Any) -> int:
+            return 0
+
+    stages = iter(
+        [
+            cpsat._StageResult(cpsat.cp_model.FEASIBLE, 0.0, float(good.short_obj) - 1.0),
+            cpsat._StageResult(cpsat.cp_model.UNKNOWN, 0.0, 0.0),  # level 2 finds nothing
+        ]
+    )
+
+    class Runner:
+        def run(self, *a: Any, **k: Any) -> Any:
+            return Nobody(), next(stages)
+
+    res = cpsat._solve_block(
+        b,
+        problem,
+        scales,
+        cast(cpsat._Runner, Runner()),
+        time.monotonic() + 60,
+        1e-6,
+        None,
+        time.monotonic(),
+    )
+    assert res.short_obj == good.short_obj
+    assert res.counts == good.counts

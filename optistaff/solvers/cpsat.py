@@ -646,8 +646,14 @@ def _solve_block(
             bound1 = res1.bound if b.short_floor is None else max(res1.bound, b.short_floor)
             result.short_obj = round(res1.objective)
             result.short_bound = math.ceil(bound1 - 1e-6)
-            level1_optimal = res1.status == cp_model.OPTIMAL or (result.short_obj - bound1 <= tol1)
             counts, called = _extract(b, solver)
+            if hinted is not None and hinted[0] < result.short_obj:
+                # stopped before it had even loaded the hint (a large horizon model
+                # near its limit): the hinted plan is the better level-1 plan
+                assert b.hint_plan is not None
+                result.short_obj = hinted[0]
+                counts, called = b.hint_plan
+            level1_optimal = res1.status == cp_model.OPTIMAL or (result.short_obj - bound1 <= tol1)
             if hinted is None or hinted[0] > result.short_obj:
                 # the given hint does not fit level 1's optimum: start from level 1's plan
                 _hint(b, p, counts, called, scales)
