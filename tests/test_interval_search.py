@@ -14,11 +14,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optistaff.solvers import interval_search
 from optistaff.solvers.interval_search import (
     IntervalData,
     IntervalPlan,
@@ -230,3 +233,44 @@ def test_giving_up_at_the_node_limit_hands_over_a_plan_and_bounds(data: Interval
     assert got.short_bound <= s_star <= got.short_obj
     if got.short_obj == s_star:
         assert got.value_obj <= v_star <= got.value_bound
+
+
+def test_a_relaxation_the_flow_solver_cannot_take_makes_the_search_give_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A min-cost flow that fails for another reason than infeasibility (costs out of
+    its range) must not read as an infeasible node, which would prune it and could
+    claim a wrong optimum: the search gives up instead."""
+    real = interval_search.min_cost_flow.SimpleMinCostFlow
+    calls = [0]
+
+    class FailsAfterTheRoot:
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def solve(self) -> Any:
+            calls[0] += 1
+            return self.inner.solve() if calls[0] == 1 else self.inner.BAD_COST_RANGE
+
+    # cell 0 pays only at 3 agents; 2 agents: the root relaxation puts both there,
+    # inside the bridging segment, so the search must look at children
+    data = IntervalData(
+        t=0,
+        queues=[0, 1],
+        shortfall=[np.zeros(4, dtype=np.int64), np.zeros(3, dtype=np.int64)],
+        value=[np.array([0, 0, 0, 33]), np.array([0, 10, 15])],
+        pins=np.zeros(2, dtype=np.int64),
+        groups=[0],
+        caps=np.array([2], dtype=np.int64),
+        edge_group=np.array([0, 0], dtype=np.int64),
+        edge_cell=np.array([0, 1], dtype=np.int64),
+        pinned={},
+        called_in={},
+    )
+    assert maximise(data, data.value, 0, node_limit=100, deadline=FAR).objective == 15  # type: ignore[union-attr]
+    monkeypatch.setattr(interval_search.min_cost_flow, "SimpleMinCostFlow", FailsAfterTheRoot)
+    assert maximise(data, data.value, 0, node_limit=100, deadline=FAR) is None
+    assert calls[0] >= 2

@@ -178,6 +178,10 @@ def _envelope_at(f: np.ndarray, lo: int, lengths: np.ndarray, n: int) -> float:
     return float(f[n])
 
 
+class _Unreliable(Exception):
+    """The min-cost flow could not solve a relaxation (not: found it infeasible)."""
+
+
 @dataclass
 class _Relaxed:
     """One node's relaxation: its bound (×res), the flow's plan, and what the duals need."""
@@ -240,8 +244,12 @@ class _Tree:
         total = int(data.caps.sum())
         supplies = np.concatenate([[-(total - int(demand.sum()))], data.caps, -demand])
         flow.set_nodes_supplies(np.arange(1 + G + C), supplies)
-        if flow.solve() != flow.OPTIMAL:
+        status = flow.solve()
+        if status == flow.INFEASIBLE:
             return None
+        if status != flow.OPTIMAL:  # e.g. costs out of its range: no trustworthy answer
+            raise _Unreliable(str(status))
+
         flows = flow.flows(arcs).astype(np.int64)
         n_edges = data.edge_group.size
         seg_flow = flows[self.base_tails.size :]
@@ -344,6 +352,20 @@ def maximise(
     (scaled units). ``start``: a known plan (n, flows) as the first incumbent. When the
     node limit or the deadline stops the search, the best plan so far comes back with
     ``proven`` False; None when no plan fits the pins (never, for one interval)."""
+    try:
+        return _maximise(data, tables, tol, start, node_limit, deadline)
+    except _Unreliable:
+        return None
+
+
+def _maximise(
+    data: IntervalData,
+    tables: list[np.ndarray],
+    tol: int,
+    start: tuple[np.ndarray, np.ndarray] | None,
+    node_limit: int,
+    deadline: float,
+) -> Search | None:
     tree = _Tree(data, tables, tol)
     C, res = tree.C, tree.res
     lo0 = data.pins.copy()
@@ -613,6 +635,10 @@ def _relaxation_bound(data: IntervalData, tables: list[np.ndarray]) -> int:
     tree = _Tree(data, tables, 1)
     lo = data.pins.copy()
     hi = np.array([f.size - 1 for f in tables], dtype=np.int64)
-    root = tree.relax(lo, hi)
-    assert root is not None  # the pins alone are a plan
+    try:
+        root = tree.relax(lo, hi)
+    except _Unreliable:
+        root = None
+    if root is None:  # the trivial bound: every cell at its best
+        return sum(int(np.max(f[int(lo[c]) :])) for c, f in enumerate(tables))
     return root.bound_num // tree.res
