@@ -38,7 +38,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
-from scipy.sparse import csgraph
 
 from optistaff.formulation import AllocationProblem
 
@@ -270,31 +269,44 @@ class _Tree:
 
     def prices(self, node: _Relaxed) -> np.ndarray:
         """Optimal dual prices π_c (×res) of one more agent on each cell: potential
-        differences of the flow's residual network (shortest paths from a virtual root)."""
+        differences of the flow's residual network, by Bellman-Ford from a virtual root
+        joined to every node at cost 0 (no negative cycle: the flow is optimal)."""
         data, C, G = self.data, self.C, self.G
-        N = 2 + G + C  # sink 0, groups, cells, virtual root last
-        w = np.full((N, N), np.inf)
-        root = N - 1
-        w[root, : N - 1] = 0.0
         eg, ec = 1 + data.edge_group, 1 + G + data.edge_cell
-        cap_e = data.caps[data.edge_group]
-        fwd = node.edge_flows < cap_e
-        w[eg[fwd], ec[fwd]] = 0.0
-        back = node.edge_flows > 0
-        w[ec[back], eg[back]] = 0.0
         gs = 1 + np.arange(G)
-        w[gs[node.idle_flows < data.caps], 0] = 0.0
-        w[0, gs[node.idle_flows > 0]] = 0.0
+        fwd = node.edge_flows < data.caps[data.edge_group]
+        back = node.edge_flows > 0
+        idle_free = gs[node.idle_flows < data.caps]  # may stay unassigned: group → sink
+        idle_used = gs[node.idle_flows > 0]  # may be placed after all: sink → group
+        sink = np.zeros(1, dtype=np.int64)
+        tails = [eg[fwd], ec[back], idle_free, np.repeat(sink, idle_used.size)]
+        heads = [ec[fwd], eg[back], np.repeat(sink, idle_free.size), idle_used]
+        weights = [np.zeros(t.size) for t in tails]  # these arcs cost nothing
+        cell_tails: list[int] = []
+        cell_heads: list[int] = []
+        cell_weights: list[float] = []
         for c in range(C):
             lens, costs, used = node.lens[c], node.costs[c], node.seg_flows[c]
             free = used < lens
-            if free.any():
-                w[1 + G + c, 0] = min(w[1 + G + c, 0], float(costs[free].min()))
-            if (used > 0).any():
-                w[0, 1 + G + c] = min(w[0, 1 + G + c], float(-costs[used > 0].max()))
-        graph = csgraph.csgraph_from_dense(w, null_value=np.inf)
-        d = np.asarray(csgraph.bellman_ford(graph, indices=[root]))[0]
-        return d[1 + G : 1 + G + C] - d[0]
+            if free.any():  # one more agent through the cheapest unsaturated segment
+                cell_tails.append(1 + G + c)
+                cell_heads.append(0)
+                cell_weights.append(float(costs[free].min()))
+            if (used > 0).any():  # one agent less off the dearest used one
+                cell_tails.append(0)
+                cell_heads.append(1 + G + c)
+                cell_weights.append(float(-costs[used > 0].max()))
+        tail = np.concatenate([*tails, np.array(cell_tails, dtype=np.int64)])
+        head = np.concatenate([*heads, np.array(cell_heads, dtype=np.int64)])
+        weight = np.concatenate([*weights, np.array(cell_weights, dtype=float)])
+        d = np.zeros(1 + G + C)  # the virtual root reaches every node at cost 0
+        for _ in range(d.size + 1):
+            relaxed = d.copy()
+            np.minimum.at(relaxed, head, d[tail] + weight)
+            if np.array_equal(relaxed, d):
+                return d[1 + G : 1 + G + C] - d[0]
+            d = relaxed
+        raise _Unreliable("negative cycle in an optimal flow's residual network")
 
     def lagrangian(
         self, pi: np.ndarray, lo: np.ndarray, hi: np.ndarray
