@@ -174,3 +174,34 @@ def test_level_1_keeps_the_hinted_plan_when_the_search_stops_with_a_worse_one(
     )
     assert res.short_obj == good.short_obj
     assert res.counts == good.counts
+
+
+def test_a_horizon_model_that_only_lowered_the_shortfall_gives_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a daily minimum, a horizon model stopped after level 1 (no level-2 bound)
+    that lowered the shortfall below the step-1 plan's is the better plan: it is the one
+    returned (it used to be dropped for the hint)."""
+    from test_solve_bruteforce import daily_minimum
+
+    problem = build_problem(daily_minimum(), pooled=True)
+    real = cpsat._solve_block
+    lowered: dict[str, Any] = {}
+
+    def horizon_stops_after_level_1(b: Any, *a: Any, **k: Any) -> Any:
+        if len({tab.cell.interval for tab in b.cells}) == 1:
+            return real(b, *a, **k)  # the per-interval solves run for real
+        assert b.hint_objectives is not None
+        lowered["plan"] = {(0, 0, 0): 1}  # a made-up plan, to see which one comes back
+        return cpsat._BlockResult(
+            SolveStatus.FEASIBLE,
+            lowered["plan"],
+            {},
+            short_obj=b.hint_objectives[0] - 1,
+        )
+
+    monkeypatch.setattr(cpsat, "_solve_block", horizon_stops_after_level_1)
+    res = cpsat.solve(problem, time_limit_s=30.0, mip_gap=1e-6, threads=1, seed=0)
+    assert res.counts == lowered["plan"]
+    assert res.decomposition == "per-interval+horizon"
+    assert res.status == SolveStatus.FEASIBLE

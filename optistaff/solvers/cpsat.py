@@ -861,6 +861,7 @@ def solve(
             pooled = None
     hint_counts, hint_called = _regroup(problem, final, counts, called)
     whole = _BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
+    hint_short: int | None = None
     if deadline - time.monotonic() >= _horizon_time_s(final):  # else it would overrun
         b = _build(final, range(T), scales)
         cuts.add_to(b, scales)
@@ -870,6 +871,7 @@ def solve(
             floor = pooled.short_bound
             b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
         _hint(b, final, hint_counts, hint_called, scales)
+        hint_short = b.hint_objectives[0] if b.hint_objectives is not None else None
         # CP-SAT takes a while to stop and hand back a large model's solution (measured
         # ~1.3 s past the limit on a 2,000-agent identity model): stop it earlier
         margin = 0.2 * _horizon_time_s(final)
@@ -904,8 +906,15 @@ def solve(
         parts: Sequence[_BlockResult] = per if not has_daily and not priced else []
         if len(max_value) == len(per) and all(r.bound is not None for r in max_value):
             parts = [replace(r, bound=m.bound) for r, m in zip(per, max_value, strict=True)]
-        name = "monolithic" if pooled is None else "per-interval+horizon"
-        return _result(SolveStatus.FEASIBLE, hint_counts, hint_called, parts, name, start)
+        name = "per-interval" if pooled is None else "per-interval+horizon"
+        plan_counts, plan_called = hint_counts, hint_called
+        level1_ran = has_daily and not priced and whole.searched and hint_short is not None
+        if level1_ran and whole.short_obj < (hint_short or 0):
+            # the horizon model lowered the shortfall but had no time for level 2: its
+            # plan (the bounds above hold for any plan with a daily minimum)
+            plan_counts, plan_called = whole.counts, whole.called_in
+            name += "+identity" if identity is not None else "+horizon"
+        return _result(SolveStatus.FEASIBLE, plan_counts, plan_called, parts, name, start)
     level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
     final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
     name = "per-interval+" + ("identity" if identity is not None else "horizon")
