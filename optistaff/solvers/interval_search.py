@@ -130,10 +130,6 @@ class Search:
     proven: bool
     nodes: int
 
-    @property
-    def bound(self) -> float:
-        return self.bound_num / self.resolution
-
     def bound_floor(self) -> int:
         return self.bound_num // self.resolution
 
