@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -274,3 +275,67 @@ def test_a_relaxation_the_flow_solver_cannot_take_makes_the_search_give_up(
     monkeypatch.setattr(interval_search.min_cost_flow, "SimpleMinCostFlow", FailsAfterTheRoot)
     assert maximise(data, data.value, 0, node_limit=100, deadline=FAR) is None
     assert calls[0] >= 2
+
+
+@SETTINGS
+@given(intervals(), st.data())
+def test_a_floor_restricts_the_search_to_the_plans_above_it(
+    data: IntervalData, draw: st.DataObject
+) -> None:
+    every = list(plans(data))
+    some = every[draw.draw(st.integers(0, len(every) - 1))]
+    floor = np.array([draw.draw(st.integers(0, int(k))) for k in some], dtype=np.int64)
+    truth = max(total(data.value, n) for n in every if np.all(n >= floor))
+    got = maximise(data, data.value, 0, node_limit=10_000, deadline=FAR, floor=floor)
+    assert got is not None and got.proven
+    check_plan(data, got.n, got.flows)
+    assert np.all(got.n >= floor)
+    assert got.objective == total(data.value, got.n) == truth
+
+
+def random_placement(data: IntervalData, draw: st.DataObject) -> np.ndarray:
+    """Flows per edge: each group places some of its members, anywhere it may."""
+    flows = np.zeros(data.edge_group.size, dtype=np.int64)
+    for g in range(len(data.groups)):
+        left = int(data.caps[g])
+        for e in np.flatnonzero(data.edge_group == g).tolist():
+            k = draw.draw(st.integers(0, left))
+            flows[e], left = k, left - k
+    return flows
+
+
+@SETTINGS
+@given(intervals(), st.data(), st.sampled_from([0, 10_000]))
+def test_keep_shortfall_finds_the_best_plan_no_cell_of_which_falls_shorter(
+    data: IntervalData, draw: st.DataObject, node_limit: int
+) -> None:
+    # coarse shortfall tables: flat stretches where fewer agents keep the shortfall
+    data = replace(data, shortfall=[-((-s) // 25) for s in data.shortfall])
+    flows = random_placement(data, draw)
+    n0 = data.pins + np.bincount(data.edge_cell, weights=flows, minlength=len(data.queues))
+    n0 = n0.astype(np.int64)
+    counts = {
+        (data.groups[int(data.edge_group[e])], data.queues[int(data.edge_cell[e])], 0): int(k)
+        for e, k in enumerate(flows.tolist())
+    }
+    got = interval_search.keep_shortfall(data, counts, node_limit=node_limit, deadline=FAR)
+    assert got is not None
+    placed = np.zeros(data.edge_group.size, dtype=np.int64)
+    for e in range(placed.size):
+        g, c = data.groups[int(data.edge_group[e])], data.queues[int(data.edge_cell[e])]
+        placed[e] = got.get((g, c, 0), 0)
+    n = data.pins + np.bincount(data.edge_cell, weights=placed, minlength=len(data.queues))
+    n = n.astype(np.int64)
+    check_plan(data, n, placed)
+    cells = range(len(data.queues))
+    assert all(data.shortfall[c][n[c]] <= data.shortfall[c][n0[c]] for c in cells)
+    assert total(data.value, n) >= total(data.value, n0)
+    if node_limit:
+        # the shortfall tables never rise, so the box is exactly the plans that keep
+        # every cell's shortfall: the search is exact on it
+        keep = [
+            m
+            for m in plans(data)
+            if all(data.shortfall[c][m[c]] <= data.shortfall[c][n0[c]] for c in cells)
+        ]
+        assert total(data.value, n) == max(total(data.value, m) for m in keep)

@@ -575,6 +575,9 @@ def _build(
     return b
 
 
+_Counts = dict[tuple[int, int, int], int]  # (group, queue, interval) -> members
+
+
 def _solve_block(
     b: _Built,
     p: AllocationProblem,
@@ -587,6 +590,7 @@ def _solve_block(
     *,
     level1_known: bool = False,
     level1_share: float = 1.0,
+    level2_start: Callable[[_Counts], _Counts | None] | None = None,
 ) -> _BlockResult:
     """Lexicographic solve of one built model: level 1 (minimise the weighted shortfall),
     then level 2 (maximise value − cost − switching with the shortfall held). With
@@ -599,7 +603,8 @@ def _solve_block(
 
     ``level1_share`` is the fraction of the time left that level 1 may use, so that a
     level 1 stopped by the time limit still leaves level 2 time to find its plan's value
-    and a bound."""
+    and a bound. ``level2_start`` maps level 1's plan to a plan at least as good with
+    no more shortfall (``interval_search.keep_shortfall``), hinted to level 2."""
     policy = p.scenario.policy
     value, value_const = _value_expr(b, p, scales.value)
     abs_gap2 = 1e-6 * scales.value  # model.md: mip_gap relative, absolute floor 1e-6
@@ -654,7 +659,14 @@ def _solve_block(
                 result.short_obj = hinted[0]
                 counts, called = b.hint_plan
             level1_optimal = res1.status == cp_model.OPTIMAL or (result.short_obj - bound1 <= tol1)
-            if hinted is None or hinted[0] > result.short_obj:
+            better = level2_start(counts) if level2_start is not None else None
+            if better is not None:
+                # level 2 starts from a plan that keeps level 1's shortfall in every cell
+                # and is more valuable: CP-SAT then mostly has the bound left to prove
+                _hint(b, p, better, called, scales)
+                if b.hint_objectives is None or b.hint_objectives[0] > result.short_obj:
+                    _hint(b, p, counts, called, scales)  # (cannot happen: a safeguard)
+            elif hinted is None or hinted[0] > result.short_obj:
                 # the given hint does not fit level 1's optimum: start from level 1's plan
                 _hint(b, p, counts, called, scales)
         result.shortfall_bound = result.short_bound / scales.shortfall + short_const
@@ -1033,8 +1045,24 @@ def _solve_intervals(
                 until = min(deadline, now + (deadline - now) * threads / max(not_started[0], 1))
                 not_started[0] -= 1
         b = _build(problem, [t], scales, all_in=True)
+
+        def level2_start(counts: _Counts) -> _Counts | None:
+            data = interval_search.interval_data(problem, t, scales.shortfall, scales.value)
+            return interval_search.keep_shortfall(
+                data, counts, node_limit=_SEARCH_NODES, deadline=until
+            )
+
         res = _solve_block(
-            b, problem, scales, single, until, mip_gap, None, start, level1_share=_LEVEL1_SHARE
+            b,
+            problem,
+            scales,
+            single,
+            until,
+            mip_gap,
+            None,
+            start,
+            level1_share=_LEVEL1_SHARE,
+            level2_start=level2_start,
         )
         return _with_trivial_bounds(problem, t, res)
 
