@@ -318,8 +318,9 @@ def test_keep_shortfall_finds_the_best_plan_no_cell_of_which_falls_shorter(
         (data.groups[int(data.edge_group[e])], data.queues[int(data.edge_cell[e])], 0): int(k)
         for e, k in enumerate(flows.tolist())
     }
-    got = interval_search.keep_shortfall(data, counts, node_limit=node_limit, deadline=FAR)
-    assert got is not None
+    kept = interval_search.keep_shortfall(data, counts, tol=0, node_limit=node_limit, deadline=FAR)
+    assert kept is not None
+    got = kept.counts
     placed = np.zeros(data.edge_group.size, dtype=np.int64)
     for e in range(placed.size):
         g, c = data.groups[int(data.edge_group[e])], data.queues[int(data.edge_cell[e])]

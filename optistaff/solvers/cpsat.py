@@ -386,7 +386,7 @@ class _Runner:
         time_limit_s: float,
         rel_gap: float,
         abs_gap: float,
-        callback: _Callback,
+        callback: _Callback | None,
     ) -> tuple[cp_model.CpSolver, _StageResult]:
         solver = cp_model.CpSolver()
         params = solver.parameters
@@ -590,7 +590,7 @@ def _solve_block(
     *,
     level1_known: bool = False,
     level1_share: float = 1.0,
-    level2_start: Callable[[_Counts], _Counts | None] | None = None,
+    level2_start: Callable[[_Counts], interval_search.KeptShortfall | None] | None = None,
 ) -> _BlockResult:
     """Lexicographic solve of one built model: level 1 (minimise the weighted shortfall),
     then level 2 (maximise value − cost − switching with the shortfall held). With
@@ -603,14 +603,17 @@ def _solve_block(
 
     ``level1_share`` is the fraction of the time left that level 1 may use, so that a
     level 1 stopped by the time limit still leaves level 2 time to find its plan's value
-    and a bound. ``level2_start`` maps level 1's plan to a plan at least as good with
-    no more shortfall (``interval_search.keep_shortfall``), hinted to level 2."""
+    and a bound. ``level2_start`` (one-interval blocks) maps level 1's plan to the best
+    plan that keeps every cell's shortfall (``interval_search.keep_shortfall``): level 2's
+    optimum when one feasibility model shows that no plan outside that box has as
+    little shortfall (:func:`_nothing_outside`), else CP-SAT's level-2 starting point."""
     policy = p.scenario.policy
     value, value_const = _value_expr(b, p, scales.value)
     abs_gap2 = 1e-6 * scales.value  # model.md: mip_gap relative, absolute floor 1e-6
     shortfall, short_const = _shortfall_expr(b, scales.shortfall)
     has_shortfall = scales.shortfall > 0 and bool(b.cells or b.daily)
     result = _BlockResult(SolveStatus.OPTIMAL, {}, {}, shortfall_bound=0.0)
+    kept: interval_search.KeptShortfall | None = None
 
     if policy.shortfall_price is not None:
         price = policy.shortfall_price
@@ -659,14 +662,16 @@ def _solve_block(
                 result.short_obj = hinted[0]
                 counts, called = b.hint_plan
             level1_optimal = res1.status == cp_model.OPTIMAL or (result.short_obj - bound1 <= tol1)
-            better = level2_start(counts) if level2_start is not None else None
-            if better is not None:
+            kept = level2_start(counts) if level2_start is not None else None
+            if kept is not None:
                 # level 2 starts from a plan that keeps level 1's shortfall in every cell
-                # and is more valuable: CP-SAT then mostly has the bound left to prove
-                _hint(b, p, better, called, scales)
-                if b.hint_objectives is None or b.hint_objectives[0] > result.short_obj:
-                    _hint(b, p, counts, called, scales)  # (cannot happen: a safeguard)
-            elif hinted is None or hinted[0] > result.short_obj:
+                # and is more valuable: CP-SAT then at most has the bound left to prove
+                _hint(b, p, kept.counts, called, scales)
+                got = b.hint_objectives
+                if got is None or got[0] > result.short_obj or got[1] != kept.value:
+                    kept = None  # (cannot happen: a safeguard)
+                    _hint(b, p, counts, called, scales)
+            if kept is None and (hinted is None or hinted[0] > result.short_obj):
                 # the given hint does not fit level 1's optimum: start from level 1's plan
                 _hint(b, p, counts, called, scales)
         result.shortfall_bound = result.short_bound / scales.shortfall + short_const
@@ -699,6 +704,19 @@ def _solve_block(
         result.value_bound = ceiling
         result.bound = ceiling / scales.value + value_const
         return result
+    if kept is not None and kept.proven:
+        # the best plan keeping every cell's shortfall is level 2's optimum when no plan
+        # outside its box has shortfall ≤ level 1's (models/10-interval-search.md)
+        probe_s = 0.5 * (deadline - time.monotonic())
+        if _nothing_outside(b, kept.floors, runner, probe_s):
+            bound = kept.bound if ceiling is None else min(kept.bound, ceiling)
+            assert first is not None
+            result.counts, result.called_in = kept.counts, dict(first.called_in)
+            result.status = _status(level1_optimal)
+            result.value_obj = kept.value
+            result.value_bound = max(bound, kept.value)
+            result.bound = result.value_bound / scales.value + value_const
+            return result
     b.model.maximize(value)
     cb = _Callback("value", scales.value, 1.0, value_const, start, progress)
     solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
@@ -717,6 +735,30 @@ def _solve_block(
     result.value_bound = math.floor(bound2 + 1e-6)
     result.value_obj = round(res.objective)
     return result
+
+
+def _nothing_outside(
+    b: _Built, floors: dict[tuple[int, int], int], runner: _Runner, time_limit_s: float
+) -> bool:
+    """Proven: no plan of ``b`` (its constraints include level 1's cap on the shortfall)
+    staffs a cell (q, t) below ``floors[(q, t)]``. One feasibility model: the cap, and at
+    least one literal u[q,t,k] with k below its floor. False when it finds such a plan or
+    runs out of time."""
+    outside = [
+        lit
+        for tab in b.cells
+        for lit in tab.literals[: floors.get((tab.cell.queue, tab.cell.interval), 0)]
+    ]
+    if not outside:
+        return True
+    model = b.model.clone()
+    model.clear_objective()
+    # the hint (the box's best plan) is inside the box: following it misleads the search
+    # (measured: 29 s without an answer, against 1.5 s without it)
+    model.clear_hints()
+    model.add(sum(outside) >= 1)
+    _, res = runner.run(model, time_limit_s, 0.0, 0.0, None)
+    return res.status == cp_model.INFEASIBLE
 
 
 def _status(optimal: bool) -> SolveStatus:
@@ -1046,10 +1088,20 @@ def _solve_intervals(
                 not_started[0] -= 1
         b = _build(problem, [t], scales, all_in=True)
 
-        def level2_start(counts: _Counts) -> _Counts | None:
+        def level2_start(counts: _Counts) -> interval_search.KeptShortfall | None:
             data = interval_search.interval_data(problem, t, scales.shortfall, scales.value)
+            # level 2's tolerance (model.md: mip_gap relative, 1e-6 absolute), relative
+            # to level 1's plan, whose value is at most level 2's optimum
+            v1 = interval_search.placed_value(data, counts)
+            if v1 is None:
+                return None
+            _, value_const = _interval_constants(problem, t, scales)
+            tol = max(
+                math.ceil(1e-6 * scales.value),
+                math.floor(mip_gap * abs(v1 + value_const * scales.value)),
+            )
             return interval_search.keep_shortfall(
-                data, counts, node_limit=_SEARCH_NODES, deadline=until
+                data, counts, tol=tol, node_limit=_SEARCH_NODES, deadline=until
             )
 
         res = _solve_block(

@@ -644,18 +644,24 @@ def lexicographic(
     return plan(second, short_bound, value_bound, optimal=True, gave_up=False)
 
 
-def keep_shortfall(
-    data: IntervalData, counts: dict[tuple[int, int, int], int], *, node_limit: int, deadline: float
-) -> dict[tuple[int, int, int], int] | None:
-    """A level-2 plan from a level-1 optimum (``counts``, interval ``data.t``): the most
-    valuable plan in which no cell's shortfall exceeds its shortfall in ``counts`` — so
-    the total shortfall stays at level 1's optimum. In cell c that keeps n_c at or above
-    the least n from which the table never exceeds S_c(counts) again, a box the search
-    handles directly. Not level 2's optimum in general (shortfall could move between
-    cells), only a plan as good as ``counts`` or better: ``cpsat`` hints it to level 2,
-    which measured 8× faster from it than from level 1's plan on the peak intervals of a
-    10,000-agent center. None when the search cannot run (min-cost flow failure)."""
-    C = len(data.queues)
+@dataclass
+class KeptShortfall:
+    """The outcome of :func:`keep_shortfall`: the plan (group counts), its scaled value,
+    a proven bound on the value of every plan in the box, whether the search closed,
+    and the box's floor per (queue, interval) cell (least n; cells absent have none)."""
+
+    counts: dict[tuple[int, int, int], int]
+    value: int
+    bound: int
+    proven: bool
+    floors: dict[tuple[int, int], int]
+
+
+def _placement(
+    data: IntervalData, counts: dict[tuple[int, int, int], int]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Group counts of interval ``data.t`` as the search's (n per cell, flow per edge);
+    None if they use an edge the search does not have."""
     cell_of = {q: c for c, q in enumerate(data.queues)}
     n = data.pins.copy()
     flows = np.zeros(data.edge_group.size, dtype=np.int64)
@@ -671,6 +677,38 @@ def keep_shortfall(
             return None
         flows[e] += k
         n[cell_of[q]] += k
+    return n, flows
+
+
+def placed_value(data: IntervalData, counts: dict[tuple[int, int, int], int]) -> int | None:
+    """The scaled value (``data.value``) of a plan given as group counts."""
+    placed = _placement(data, counts)
+    if placed is None:
+        return None
+    return sum(int(f[int(k)]) for f, k in zip(data.value, placed[0], strict=True))
+
+
+def keep_shortfall(
+    data: IntervalData,
+    counts: dict[tuple[int, int, int], int],
+    *,
+    tol: int,
+    node_limit: int,
+    deadline: float,
+) -> KeptShortfall | None:
+    """The most valuable plan (within ``tol``) in which no cell's shortfall exceeds its
+    shortfall in ``counts`` (a level-1 plan of interval ``data.t``), so the total stays
+    at most level 1's. In cell c that keeps n_c at or above the least n from which the
+    table never exceeds S_c(counts) again: a box the search handles directly. It is
+    level 2's optimum when no plan outside the box has as little shortfall (``cpsat``
+    checks that with one feasibility model); otherwise a plan as good as ``counts`` or
+    better, which ``cpsat`` hints to its level 2. None when the search cannot run (a
+    cell of ``counts`` unknown here, or a min-cost flow failure)."""
+    C = len(data.queues)
+    placed = _placement(data, counts)
+    if placed is None:
+        return None
+    n, flows = placed
     floor = np.zeros(C, dtype=np.int64)
     for c in range(C):
         s = data.shortfall[c]
@@ -679,11 +717,23 @@ def keep_shortfall(
             return None
         floor[c] = int(above[-1]) + 1 if above.size else 0
     found = maximise(
-        data, data.value, 1, start=(n, flows), node_limit=node_limit, deadline=deadline, floor=floor
+        data,
+        data.value,
+        tol,
+        start=(n, flows),
+        node_limit=node_limit,
+        deadline=deadline,
+        floor=floor,
     )
     if found is None:
         return None
-    return _plan_counts(data, found.flows)
+    return KeptShortfall(
+        counts=_plan_counts(data, found.flows),
+        value=found.objective,
+        bound=found.bound_floor(),
+        proven=found.proven,
+        floors={(data.queues[c], data.t): int(floor[c]) for c in range(C) if floor[c] > 0},
+    )
 
 
 def _relaxation_bound(data: IntervalData, tables: list[np.ndarray]) -> int:
