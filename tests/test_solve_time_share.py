@@ -205,3 +205,25 @@ def test_a_horizon_model_that_only_lowered_the_shortfall_gives_the_plan(
     assert res.counts == lowered["plan"]
     assert res.decomposition == "per-interval+horizon"
     assert res.status == SolveStatus.FEASIBLE
+
+
+def test_per_interval_shortfall_bounds_floor_the_horizon_only_when_every_interval_has_one() -> None:
+    """Each S_t is at most 0 (n = 0 values off), so the bounds of some intervals say
+    nothing about the total: an interval step 1 never reached must not leave a floor
+    that the horizon model would take as proof of level 1."""
+    problem = build_problem(load_scenario(MICHELLE), pooled=True)
+    scales = cpsat._choose_scales(problem)
+    busy = sorted({t for (_q, t) in problem.tables})
+    assert len(busy) > 1
+    some = cpsat._Cuts(short_lb={t: -1000 for t in busy[:-1]})
+    b = cpsat._build(problem, range(problem.n_intervals), scales)
+    some.add_to(b, scales)
+    assert b.short_floor is None
+    every = cpsat._Cuts(short_lb={t: -1000 for t in range(problem.n_intervals)})
+    b = cpsat._build(problem, range(problem.n_intervals), scales)
+    every.add_to(b, scales)
+    assert b.short_floor == -1000 * problem.n_intervals
+    lifted = cpsat._Cuts(short_lb=dict(every.short_lb), short_floor=-5)
+    b = cpsat._build(problem, range(problem.n_intervals), scales)
+    lifted.add_to(b, scales)
+    assert b.short_floor == -5

@@ -26,7 +26,14 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from optistaff.formulation import AllocationProblem, CellTable
-from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, interval_search
+from optistaff.solvers import (
+    Progress,
+    ProgressCallback,
+    SolverResult,
+    SolveStatus,
+    daily_lagrangian,
+    interval_search,
+)
 
 # An integer objective of at most this magnitude keeps CP-SAT's int64 arithmetic and
 # its LP (doubles) comfortably exact.
@@ -542,13 +549,19 @@ class _Cuts:
     short_cap: dict[int, int] = field(default_factory=dict)
     value_ub: dict[int, int] = field(default_factory=dict)
     value_ub_at_floor: dict[int, int] = field(default_factory=dict)
+    # a bound on the whole level 1, daily minimums included (note 11)
+    short_floor: int | None = None
 
     def add_to(self, b: _Built, scales: _Scales) -> None:
         # the sums bound the objectives themselves (D ≥ 0; cost, switching ≥ 0); they
         # serve as proofs in _solve_block (CP-SAT does not derive them from these cuts)
-        if self.short_lb:
-            b.short_floor = sum(self.short_lb.values())
         intervals = {tab.cell.interval for tab in b.cells}
+        # each S_t ≤ 0 (n = 0 values off): the sum bounds the total only over every
+        # interval (an interval step 1 never reached has no bound)
+        if self.short_lb and intervals <= set(self.short_lb):
+            b.short_floor = sum(self.short_lb.values())
+        if self.short_floor is not None and scales.shortfall > 0:
+            b.short_floor = max(b.short_floor or self.short_floor, self.short_floor)
         if self.value_ub and len(self.value_ub) == len(intervals):
             b.value_ceiling = sum(self.value_ub.values())
         if self.value_ub_at_floor and len(self.value_ub_at_floor) == len(intervals):
@@ -863,6 +876,32 @@ def solve(
     # 2. one model over the horizon, seeded and cut by the per-interval results
     cuts = _Cuts()
     max_value: list[_BlockResult] = []
+    if has_daily and not priced and scales.shortfall > 0 and per:
+        # daily minimums by Lagrangian multipliers: a better plan to start from, and a
+        # floor for level 1 (models/11-daily-lagrangian.md)
+        lag_until = min(deadline, time.monotonic() + _LAGRANGIAN_SHARE * time_limit_s)
+        known = [r.short_bound for r in per] if all(r.searched for r in per) else None
+        lag = daily_lagrangian.improve(
+            problem,
+            scales.shortfall,
+            scales.value,
+            [_interval_constants(problem, t, scales)[1] for t in range(T)],
+            counts,
+            known,
+            mip_gap=mip_gap,
+            deadline=lag_until,
+            threads=threads,
+            stop=lambda: stop is not None and stop.is_set(),
+        )
+        if lag.found_in > 0:  # a round's plan was better than step 1's
+            counts = lag.counts
+        if lag.bound is not None and (known is None or lag.bound > sum(known)):
+            cuts.short_floor = lag.bound  # valid on its own (every interval's bound)
+        if lag.bound is not None and known is not None and lag.bound > sum(known):
+            # the plan at hand reports it as its shortfall bound (per-interval parts)
+            lift = (lag.bound - sum(known)) / scales.shortfall
+            if per[0].shortfall_bound is not None:
+                per[0] = replace(per[0], shortfall_bound=per[0].shortfall_bound + lift)
     if not priced:
         for t, res in enumerate(per):
             if not res.searched:  # out of time before any search: nothing proven
@@ -1032,6 +1071,9 @@ def _horizon_time_s(p: AllocationProblem) -> float:
 # Fraction of the time limit the per-interval step may use when a horizon model follows
 # (the best-value bounds of a daily minimum get as much again).
 _STEP1_SHARE = 0.3
+
+# Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
+_LAGRANGIAN_SHARE = 0.15
 
 # Fraction of an interval's time that level 1 may use: if the time limit stops level 1,
 # level 2 still gets time to bound the value (CP-SAT's root LP at least), which keeps

@@ -1,0 +1,257 @@
+"""Daily minimums by Lagrangian multipliers (``models/11-daily-lagrangian.md``).
+
+Level 1 with daily minimums is, in CP-SAT's scaled units (``cpsat._shortfall_expr``),
+
+    S(n) = Σ_{q,t} ΔS_qt(n_qt) + Σ_{q daily} max(0, R_q − Σ_t a_qt(n_qt)),
+
+ΔS the per-interval shortfall table less its n = 0 value, a the weighted answered calls,
+R the scaled daily target. For θ_q ∈ [0, 1], max(0, R − A) ≥ θ·(R − A), so
+
+    S(n) ≥ Σ_t min_{n_t} Σ_q (ΔS_qt − θ_q·a_qt)(n_qt) + Σ_q θ_q·R_q =: L(θ)
+
+for every plan: each interval is then independent, a one-interval problem with shifted
+tables that the exact interval search solves (its proven level-1 bound keeps L(θ)
+valid when it stops early). Every θ gives a lower bound on level 1's optimum and a plan
+for the whole horizon (the intervals' plans together), which is scored with the true
+S. The multipliers follow projected subgradient steps (Polyak's rule towards the best
+plan's S). θ is a multiple of 1/K so the tables stay integral.
+
+Used for what it gives, not as the answer: its best plan seeds the horizon model (or is
+the answer when no horizon model fits the time), and its best bound is a valid floor
+for level 1 there.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from optistaff.formulation import AllocationProblem
+from optistaff.solvers import interval_search
+
+# θ's resolution: multipliers are m/K, m = 0..K
+K = 256
+# nodes per level for each interval solve (a bound stays valid when the search stops)
+_NODES = 8
+
+
+@dataclass
+class DailyTables:
+    """The scaled integer tables of level 1 that the multipliers touch."""
+
+    rhs: dict[int, int]  # daily queue -> R_q (cells nobody can work already taken off)
+    answered: dict[tuple[int, int], np.ndarray]  # (q, t) -> a_qt(n), cells with agents
+    shortfall: dict[tuple[int, int], np.ndarray]  # (q, t) -> ΔS_qt(n), cells with agents
+    value: dict[tuple[int, int], np.ndarray]  # (q, t) -> ΔV_qt(n), cells with agents
+
+
+def daily_tables(p: AllocationProblem, short_scale: float, value_scale: float) -> DailyTables:
+    """The tables as ``cpsat`` rounds them (``add_daily_minimums``, ``_scaled_terms``)."""
+    rhs: dict[int, int] = {}
+    answered: dict[tuple[int, int], np.ndarray] = {}
+    shortfall: dict[tuple[int, int], np.ndarray] = {}
+    value: dict[tuple[int, int], np.ndarray] = {}
+    for (q, t), cell in p.tables.items():
+        if cell.max_agents == 0:
+            continue
+        s = np.rint(cell.shortfall * short_scale).astype(np.int64)
+        v = np.rint(cell.value * value_scale).astype(np.int64)
+        shortfall[(q, t)] = s - s[0]
+        value[(q, t)] = v - v[0]
+    for q, target in p.daily.items():
+        weight = p.scenario.queues[q].weight
+        if weight == 0:
+            continue
+        r = round(short_scale * weight * target)
+        for (cq, t), cell in p.tables.items():
+            if cq != q:
+                continue
+            ints = np.rint(cell.answered * weight * short_scale).astype(np.int64)
+            if cell.max_agents == 0:
+                r -= int(ints[0])
+            else:
+                answered[(q, t)] = ints
+        rhs[q] = r
+    return DailyTables(rhs, answered, shortfall, value)
+
+
+def staffing(counts: dict[tuple[int, int, int], int]) -> dict[tuple[int, int], int]:
+    n: dict[tuple[int, int], int] = {}
+    for (_g, q, t), k in counts.items():
+        n[(q, t)] = n.get((q, t), 0) + k
+    return n
+
+
+def deficits(tables: DailyTables, n: dict[tuple[int, int], int]) -> dict[int, int]:
+    """R_q − Σ_t a_qt(n_qt) per daily queue (positive: the minimum is missed)."""
+    got = dict.fromkeys(tables.rhs, 0)
+    for (q, t), a in tables.answered.items():
+        got[q] += int(a[n.get((q, t), 0)])
+    return {q: tables.rhs[q] - got[q] for q in tables.rhs}
+
+
+def level1(tables: DailyTables, n: dict[tuple[int, int], int]) -> int:
+    """S(n), the scaled level-1 objective of a plan (CP-SAT's, constants left out)."""
+    cells = sum(int(s[n.get(key, 0)]) for key, s in tables.shortfall.items())
+    return cells + sum(max(0, d) for d in deficits(tables, n).values())
+
+
+def cell_value(tables: DailyTables, n: dict[tuple[int, int], int]) -> int:
+    return sum(int(v[n.get(key, 0)]) for key, v in tables.value.items())
+
+
+@dataclass
+class Outcome:
+    """The best plan seen (by S, then cell value), its S, the best bound on S, the
+    round that found the plan (0: the plan given) and the rounds run."""
+
+    counts: dict[tuple[int, int, int], int]
+    level1: int
+    value: int
+    bound: int | None
+    found_in: int = 0
+    rounds: int = 0
+
+
+def improve(
+    p: AllocationProblem,
+    short_scale: float,
+    value_scale: float,
+    value_consts: list[float],
+    counts: dict[tuple[int, int, int], int],
+    bounds: list[int] | None,
+    *,
+    mip_gap: float,
+    deadline: float,
+    threads: int,
+    stop: Callable[[], bool] | None = None,
+) -> Outcome:
+    """Subgradient rounds from θ = 0, whose plan is ``counts`` (step 1's, one interval
+    at a time) with per-interval level-1 bounds ``bounds`` (None: unknown). Stops at
+    ``deadline``, when the bound meets the best plan, or when the step has shrunk away.
+    ``value_consts``: each interval's value constant (objective units), for level 2's
+    relative tolerance."""
+    tables = daily_tables(p, short_scale, value_scale)
+    T = p.n_intervals
+    n0 = staffing(counts)
+    best = Outcome(dict(counts), level1(tables, n0), cell_value(tables, n0), None)
+    bound: int | None = sum(bounds) if bounds is not None else None
+    best.bound = bound
+    if not tables.rhs:
+        return best
+    data = [interval_search.interval_data(p, t, short_scale, value_scale) for t in range(T)]
+    plans: list[dict[tuple[int, int, int], int]] = [
+        {k: v for k, v in counts.items() if k[2] == t} for t in range(T)
+    ]
+    theta = dict.fromkeys(tables.rhs, 0.0)
+    g = deficits(tables, n0)
+    lb_now = bound
+    step = 1.0
+    stale = 0
+    rounds = 0
+    while time.monotonic() < deadline and not (stop is not None and stop()):
+        if bound is not None and best.level1 <= bound:
+            break  # proven: the best plan attains the bound
+        norm = sum(float(x) * float(x) for x in g.values())
+        if norm == 0:
+            break  # every daily target met exactly: the plans cannot say more
+        gap = best.level1 - (lb_now if lb_now is not None else best.level1 - 1)
+        alpha = step * max(gap, 1) / norm
+        theta = {q: min(1.0, max(0.0, theta[q] + alpha * g[q])) for q in theta}
+        m = {q: round(K * x) for q, x in theta.items()}
+
+        def one(
+            t: int,
+            m: dict[int, int] = m,
+            plans: list[dict[tuple[int, int, int], int]] = plans,
+        ) -> tuple[dict[tuple[int, int, int], int], int]:
+            return _interval(
+                data[t],
+                tables,
+                m,
+                short_scale,
+                value_scale,
+                value_consts[t],
+                mip_gap,
+                deadline,
+                plans[t],
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            got = list(pool.map(one, range(T)))
+        # (a round cut short by the deadline still has valid plans and bounds)
+        rounds += 1
+        plans = [c for c, _ in got]
+        merged = {k: v for c in plans for k, v in c.items()}
+        n = staffing(merged)
+        s = level1(tables, n)
+        v = cell_value(tables, n)
+        lb_k = sum(lb for _, lb in got) + sum(m[q] * tables.rhs[q] for q in m)
+        lb_k -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
+        lb = math.ceil(lb_k / K)
+        improved = False
+        if bound is None or lb > bound:
+            bound, improved = lb, True
+        lb_now = lb
+        if s < best.level1 or (s == best.level1 and v > best.value):
+            best = Outcome(merged, s, v, bound, rounds)
+            improved = True
+        g = deficits(tables, n)
+        stale = 0 if improved else stale + 1
+        if stale >= 2:
+            step, stale = step / 2, 0
+            if step < 1e-3:
+                break
+    best.bound, best.rounds = bound, rounds
+    return best
+
+
+def _interval(
+    data: interval_search.IntervalData,
+    tables: DailyTables,
+    m: dict[int, int],
+    short_scale: float,
+    value_scale: float,
+    value_const: float,
+    mip_gap: float,
+    deadline: float,
+    fallback: dict[tuple[int, int, int], int],
+) -> tuple[dict[tuple[int, int, int], int], int]:
+    """Interval ``data.t`` with tables K·ΔS − m_q·Δa: its plan and a proven lower bound
+    on min Σ (K·ΔS − m_q·Δa) (K-scaled, n = 0 values off)."""
+    t = data.t
+    shifted = []
+    for c, q in enumerate(data.queues):
+        s = K * data.shortfall[c]
+        a = tables.answered.get((q, t))
+        if a is not None and m.get(q, 0):
+            s = s - m[q] * (a - a[0])
+        shifted.append(s)
+    d = replace(data, shortfall=shifted)
+    scaled = short_scale * K
+    plan = interval_search.lexicographic(
+        d,
+        short_tol=max(1, math.ceil(0.5e-7 * scaled)),
+        abs_gap=max(1, math.ceil(1e-6 * value_scale)),
+        mu=max(1, math.ceil(interval_search._MU * value_scale / scaled)),
+        mip_gap=mip_gap,
+        value_offset=value_const * value_scale,
+        deadline=deadline,
+        node_limit=_NODES,
+    )
+    if plan is not None:
+        return plan.counts, plan.short_bound
+    # level 2 could not hold level 1 (or the flow failed): level 1's plan alone
+    found = interval_search.maximise(
+        d, [-s for s in shifted], 1, node_limit=_NODES, deadline=deadline
+    )
+    if found is not None:
+        return interval_search._plan_counts(d, found.flows), -found.bound_floor()
+    lo = d.pins
+    trivial = sum(int(np.min(s[int(lo[c]) :])) for c, s in enumerate(shifted))
+    return fallback, trivial
