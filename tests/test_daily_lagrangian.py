@@ -9,6 +9,7 @@ what CP-SAT's horizon model counts for it (its complete hint's objective).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import brute
 import numpy as np
@@ -67,3 +68,20 @@ def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
         assert out.bound / scales.shortfall + const <= truth.min_shortfall + slack
     assert out.level1 / scales.shortfall + const >= truth.min_shortfall - slack
     assert np.isfinite(out.level1)
+
+
+def test_a_stop_ends_the_rounds_at_once_with_the_plan_given() -> None:
+    h = tiny.horizon(3)
+    vip = tiny.queue(h, "vip", forecast=[8, 8, 8], value=4, aht_s=300)
+    std = tiny.queue(h, "std", forecast=[6, 10, 4], value=1, aht_s=300, daily_service_level=0.85)
+    agents = [tiny.agent(h, name, ["vip", "std"]) for name in "abc"]
+    p = build_problem(tiny.scenario("daily", h, [vip, std], agents), pooled=True)
+    scales = cpsat._choose_scales(p)
+    kw: dict[str, Any] = dict(mip_gap=1e-6, deadline=time.monotonic() + 30, threads=1)
+    consts = [0.0] * p.n_intervals
+    running = daily_lagrangian.improve(p, scales.shortfall, scales.value, consts, {}, None, **kw)
+    assert running.rounds > 0 and running.found_in > 0  # nobody placed is easy to beat
+    stopped = daily_lagrangian.improve(
+        p, scales.shortfall, scales.value, consts, {}, None, stop=lambda: True, **kw
+    )
+    assert stopped.rounds == 0 and stopped.found_in == 0 and stopped.counts == {}

@@ -169,7 +169,9 @@ def improve(
             t: int,
             m: dict[int, int] = m,
             plans: list[dict[tuple[int, int, int], int]] = plans,
-        ) -> tuple[dict[tuple[int, int, int], int], int]:
+        ) -> tuple[dict[tuple[int, int, int], int], int | None]:
+            if stop is not None and stop():
+                return plans[t], None  # stopped (Ctrl-C): the round ends at once
             return _interval(
                 data[t],
                 tables,
@@ -185,13 +187,16 @@ def improve(
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             got = list(pool.map(one, range(T)))
         # (a round cut short by the deadline still has valid plans and bounds)
+        if any(lb is None for _, lb in got):
+            break
         rounds += 1
         plans = [c for c, _ in got]
         merged = {k: v for c in plans for k, v in c.items()}
         n = staffing(merged)
         s = level1(tables, n)
         v = cell_value(tables, n)
-        lb_k = sum(lb for _, lb in got) + sum(m[q] * tables.rhs[q] for q in m)
+        lb_k = sum(lb for _, lb in got if lb is not None)
+        lb_k += sum(m[q] * tables.rhs[q] for q in m)
         lb_k -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
         lb = math.ceil(lb_k / K)
         improved = False
