@@ -8,7 +8,9 @@ files do not belong together.
 Writing is atomic: the files are written and fsynced in a fresh sibling directory,
 which then replaces the old plan in one step (``renameat2(RENAME_EXCHANGE)`` on
 Linux; elsewhere two renames, with the old plan kept under a ``.old`` name until the
-new one is in place, which :func:`read_plan` falls back to).
+new one is in place, which :func:`read_plan` falls back to). A staging directory
+left by a writer killed mid-write (SIGKILL) is removed by the next write to the same
+plan once its writer's process is gone.
 """
 
 from __future__ import annotations
@@ -185,7 +187,9 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
                 "choose another output directory"
             )
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=parent))
+        _sweep_debris(parent, directory.name)
+        prefix = f".{directory.name}.new-{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     except OSError as exc:
         raise PlanWriteError(_write_failure(directory, exc)) from exc
     try:
@@ -199,6 +203,8 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
             if _exchange(staging, directory):
                 _fsync_dir(parent)
                 shutil.rmtree(staging, ignore_errors=True)
+                # a portable writer killed before its cleanup left an .old copy
+                shutil.rmtree(parent / f".{directory.name}.old", ignore_errors=True)
                 return directory
             old = parent / f".{directory.name}.old"
             shutil.rmtree(old, ignore_errors=True)
@@ -209,6 +215,9 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
         else:
             os.rename(staging, directory)
             _fsync_dir(parent)
+            # a writer killed between its two renames left the old plan as .old, where
+            # read_plan found it until now
+            shutil.rmtree(parent / f".{directory.name}.old", ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise PlanWriteError(_write_failure(directory, exc)) from exc
@@ -216,6 +225,25 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _sweep_debris(parent: Path, name: str) -> None:
+    """Remove the staging directories of earlier writes to ``name`` whose process is gone
+    (killed with SIGKILL mid-write: no ``finally`` ran). A staging directory's name
+    carries its writer's process id; one whose writer still runs is left alone."""
+    for stale in parent.glob(f".{name}.new-*"):
+        pid_text = stale.name[len(f".{name}.new-") :].split("-", 1)[0]
+        if not pid_text.isdigit() or not stale.is_dir():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(stale, ignore_errors=True)
+        except OSError:  # alive but not ours (EPERM): leave it
+            continue
 
 
 def _write_failure(directory: Path, exc: OSError) -> str:

@@ -130,9 +130,11 @@ def test_a_crash_mid_write_leaves_the_old_plan_or_the_new_one(
         assert sorted(p.name for p in visible.iterdir()) == sorted(FILES)
         outcomes["A" if got == want_a else "B"] += 1
         outcomes["debris"] += len(list(parent.iterdir())) > 1
-        # the next write over a crashed one still works and is complete
+        # the next write over a crashed one still works, is complete, and clears the
+        # crashed writer's debris (its process is gone)
         plan_b.write(target)
         assert _summary(target) == want_b
+        assert sorted(p.name for p in parent.iterdir()) == ["plan"], trial
     print(f"crash mid-write ({'renameat2' if exchange else 'two renames'}): {outcomes}")
     assert outcomes["A"] and outcomes["B"], outcomes  # kills landed before and after the swap
     assert outcomes["debris"], outcomes  # and some in the middle of writing
@@ -180,6 +182,18 @@ def _threads(pid: int) -> int:
         return len(os.listdir(f"/proc/{pid}/task"))
     except OSError:
         return 0
+
+
+def test_debris_of_a_live_writer_is_left_alone(tmp_path: Path, two_plans: tuple[Any, Any]) -> None:
+    """Another process writing the same plan right now keeps its staging directory."""
+    plan_a, _ = two_plans
+    live = tmp_path / f".plan.new-{os.getppid()}-x"
+    live.mkdir()
+    (live / "staffing.csv").write_text("partial")
+    plan_a.write(tmp_path / "plan")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".plan.new-" + live.name[10:], "plan"]
+    )
 
 
 def test_ctrl_c_exits_130_and_writes_nothing(tmp_path: Path) -> None:
