@@ -249,6 +249,38 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+_INTERRUPT_AT_IMPORT = """
+import importlib.abc, sys
+
+class Interrupt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "optistaff.pipeline":  # Ctrl-C while the heavy modules load
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+from optistaff.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """The package imports pandas and the solver on first use, inside the command, so a
+    Ctrl-C during those ~0.8 s is the same clean exit as during the search."""
+    out = tmp_path / "plan"
+    proc = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_AT_IMPORT, "solve", str(MICHELLE), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted: nothing was written" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 def test_ctrl_c_while_writing_leaves_the_old_plan(
     tmp_path: Path, two_plans: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

