@@ -243,7 +243,7 @@ def _interval(
         d,
         short_tol=max(1, math.ceil(0.5e-7 * scaled)),
         abs_gap=max(1, math.ceil(1e-6 * value_scale)),
-        mu=max(1, math.ceil(interval_search._MU * value_scale / scaled)),
+        mu=max(1, math.ceil(interval_search.MU * value_scale / scaled)),
         mip_gap=mip_gap,
         value_offset=value_const * value_scale,
         deadline=deadline,
@@ -256,7 +256,7 @@ def _interval(
         d, [-s for s in shifted], 1, node_limit=_NODES, deadline=deadline
     )
     if found is not None:
-        return interval_search._plan_counts(d, found.flows), -found.bound_floor()
+        return interval_search.plan_counts(d, found.flows), -found.bound_floor()
     lo = d.pins
     trivial = sum(int(np.min(s[int(lo[c]) :])) for c, s in enumerate(shifted))
     return fallback, trivial

@@ -46,7 +46,7 @@ from optistaff.formulation import AllocationProblem
 _MAX_COST = 2**52
 # Multiplier of the shortfall in level 2, in objective units per objective unit: a
 # plan may not buy value with shortfall unless one call of shortfall buys this much.
-_MU = 1e4
+MU = 1e4
 
 
 @dataclass
@@ -519,7 +519,7 @@ class IntervalPlan:
     gave_up: bool = False
 
 
-def _plan_counts(data: IntervalData, flows: np.ndarray) -> dict[tuple[int, int, int], int]:
+def plan_counts(data: IntervalData, flows: np.ndarray) -> dict[tuple[int, int, int], int]:
     counts = dict(data.pinned)
     for e in np.flatnonzero(flows).tolist():
         g = data.groups[int(data.edge_group[e])]
@@ -556,7 +556,7 @@ def solve_interval(
         data,
         short_tol=max(1, math.ceil(0.5e-7 * short_scale)) if short_scale > 0 else None,
         abs_gap=max(1, math.ceil(1e-6 * value_scale)),
-        mu=max(1, math.ceil(_MU * value_scale / short_scale)) if short_scale > 0 else 0,
+        mu=max(1, math.ceil(MU * value_scale / short_scale)) if short_scale > 0 else 0,
         mip_gap=mip_gap,
         value_offset=value_const * value_scale,
         deadline=deadline,
@@ -588,7 +588,7 @@ def lexicographic(
         short_obj = sum(int(data.shortfall[c][int(found.n[c])]) for c in cells)
         value_obj = sum(int(data.value[c][int(found.n[c])]) for c in cells)
         return IntervalPlan(
-            counts=_plan_counts(data, found.flows),
+            counts=plan_counts(data, found.flows),
             called_in=dict(data.called_in),
             optimal=optimal,
             short_obj=short_obj,
@@ -728,7 +728,7 @@ def keep_shortfall(
     if found is None:
         return None
     return KeptShortfall(
-        counts=_plan_counts(data, found.flows),
+        counts=plan_counts(data, found.flows),
         value=found.objective,
         bound=found.bound_floor(),
         proven=found.proven,
