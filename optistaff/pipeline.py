@@ -1,7 +1,8 @@
 """The readable pipeline: load → build → solve → name the agents → evaluate → Plan.
 
 Each step is public: :func:`optistaff.loading.load_scenario`,
-:func:`optistaff.formulation.build_problem`, :func:`optistaff.solvers.cpsat.solve`,
+:func:`optistaff.formulation.build_problem`,
+:func:`optistaff.solvers.decomposition.solve_allocation`,
 :func:`optistaff.disaggregate.disaggregate`, :func:`optistaff.evaluate.evaluate`.
 """
 
@@ -64,7 +65,7 @@ def solve(
     (:func:`finishing_estimate_s`).
     """
     from optistaff.loading import load_scenario
-    from optistaff.solvers import cpsat
+    from optistaff.solvers.decomposition import solve_allocation
 
     clock_start = time.monotonic()
     started = clock_start if started is None else started
@@ -89,7 +90,7 @@ def solve(
         _prefetch("scipy.optimize")
     built = time.monotonic()
     finishing = finishing_estimate_s(problem)
-    result = cpsat.solve(
+    result = solve_allocation(
         problem,
         identity=identity,
         time_limit_s=max(policy.time_limit_s - (built - started) - finishing, 0.01),

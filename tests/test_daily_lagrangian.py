@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, reject, settings
 
 from optistaff.formulation import build_problem
 from optistaff.scenario import Scenario
-from optistaff.solvers import cpsat, daily_lagrangian
+from optistaff.solvers import cpsat, daily_lagrangian, scaling
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -29,14 +29,14 @@ def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
     p = build_problem(scenario, pooled=True)
     if not p.daily:
         reject()
-    scales = cpsat._choose_scales(p)
+    scales = scaling.choose_scales(p)
     if scales.shortfall <= 0:
         reject()
     try:
         truth = brute.optimum(scenario)
     except brute.TooBig:
         reject()
-    consts = [cpsat._interval_constants(p, t, scales) for t in range(p.n_intervals)]
+    consts = [scaling.interval_constants(p, t, scales) for t in range(p.n_intervals)]
     out = daily_lagrangian.improve(
         p,
         scales.shortfall,
@@ -55,12 +55,12 @@ def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
             assert placed <= (g.size if g.available[t] else 0)
     for (gi, q, t), k in out.counts.items():
         assert k == 0 or gi in p.eligible.get((q, t), ())
-    b = cpsat._build(p, range(p.n_intervals), scales)
+    b = cpsat.build_model(p, range(p.n_intervals), scales)
     called = {g.index: g.size for g in p.groups if g.optional}
-    cpsat._hint(b, p, out.counts, called, scales)
+    cpsat.hint_solution(b, p, out.counts, called, scales)
     assert b.hint_objectives is not None
     assert b.hint_objectives[0] == out.level1
-    # the bound: objective units, as cpsat._shortfall_expr counts the constant
+    # the bound: objective units, as cpsat.shortfall_expr counts the constant
     const = sum(s for s, _v in consts)
     terms = len(p.tables) + len(p.daily)
     slack = terms / scales.shortfall + brute.shortfall_tolerance(truth.min_shortfall)
@@ -76,7 +76,7 @@ def test_a_stop_ends_the_rounds_at_once_with_the_plan_given() -> None:
     std = tiny.queue(h, "std", forecast=[6, 10, 4], value=1, aht_s=300, daily_service_level=0.85)
     agents = [tiny.agent(h, name, ["vip", "std"]) for name in "abc"]
     p = build_problem(tiny.scenario("daily", h, [vip, std], agents), pooled=True)
-    scales = cpsat._choose_scales(p)
+    scales = scaling.choose_scales(p)
     kw: dict[str, Any] = dict(mip_gap=1e-6, deadline=time.monotonic() + 30, threads=1)
     consts = [0.0] * p.n_intervals
     running = daily_lagrangian.improve(p, scales.shortfall, scales.value, consts, {}, None, **kw)

@@ -8,7 +8,7 @@ from pathlib import Path
 import optistaff
 from optistaff.disaggregate import _switches, disaggregate, fill_idle, keep_agents_in_place
 from optistaff.formulation import build_problem
-from optistaff.solvers import cpsat
+from optistaff.solvers import decomposition
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -20,7 +20,9 @@ def _counts(assignment: dict[tuple[str, int], int | None]) -> Counter[tuple[int,
 def test_keeping_agents_in_place_keeps_staffing_and_removes_switches() -> None:
     scenario = optistaff.load_scenario(str(SCENARIOS / "contact-center.yaml"))
     problem = build_problem(scenario, pooled=True)
-    result = cpsat.solve(problem, time_limit_s=60, mip_gap=1e-6, threads=1, seed=0)
+    result = decomposition.solve_allocation(
+        problem, time_limit_s=60, mip_gap=1e-6, threads=1, seed=0
+    )
     named, _called = disaggregate(problem, result.counts, result.called_in)
     kept = keep_agents_in_place(problem, named)
     assert _counts(kept) == _counts(named)
@@ -34,7 +36,9 @@ def test_keeping_agents_in_place_keeps_staffing_and_removes_switches() -> None:
 def test_filling_idle_agents_never_removes_anyone_and_respects_skills() -> None:
     scenario = optistaff.load_scenario(str(SCENARIOS / "michelle.yaml"))
     problem = build_problem(scenario, pooled=True)
-    result = cpsat.solve(problem, time_limit_s=60, mip_gap=1e-6, threads=1, seed=0)
+    result = decomposition.solve_allocation(
+        problem, time_limit_s=60, mip_gap=1e-6, threads=1, seed=0
+    )
     named, _called = disaggregate(problem, result.counts, result.called_in)
     filled = fill_idle(problem, named)
     before, after = _counts(named), _counts(filled)

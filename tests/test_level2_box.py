@@ -1,5 +1,5 @@
 """Level 2 of a one-interval CP-SAT model from the best plan that keeps every cell's
-level-1 shortfall (``interval_search.keep_shortfall`` and ``cpsat._nothing_outside``).
+level-1 shortfall (``interval_search.keep_shortfall`` and ``cpsat.nothing_outside``).
 
 That plan is level 2's optimum only when no plan outside its box has as little
 shortfall. Two queues alike in everything the shortfall sees but not in value make a
@@ -19,18 +19,19 @@ import tiny
 
 from optistaff.formulation import AllocationProblem, build_problem
 from optistaff.loading import load_scenario
-from optistaff.solvers import SolveStatus, cpsat, interval_search
+from optistaff.solvers import SolveStatus, cpsat, interval_search, results, scaling
+from optistaff.solvers.cpsat import runner as cpsat_runner
 
 MICHELLE = Path(__file__).resolve().parents[1] / "scenarios" / "michelle.yaml"
 FAR = 1e18
 
 
-def one_interval(p: AllocationProblem, t: int, level2_start: Any = None) -> cpsat._BlockResult:
-    scales = cpsat._choose_scales(p)
-    b = cpsat._build(p, [t], scales, all_in=True)
-    runner = cpsat._Runner(1, 0, tuning=cpsat._INTERVAL_TUNING)
+def one_interval(p: AllocationProblem, t: int, level2_start: Any = None) -> results.BlockResult:
+    scales = scaling.choose_scales(p)
+    b = cpsat.build_model(p, [t], scales, all_in=True)
+    runner = cpsat.Runner(1, 0, tuning=cpsat.INTERVAL_TUNING)
     now = time.monotonic()
-    return cpsat._solve_block(
+    return cpsat.solve_lexicographic(
         b, p, scales, runner, now + 60, 1e-6, None, now, level2_start=level2_start
     )
 
@@ -42,7 +43,7 @@ def test_a_box_that_misses_level_2s_optimum_is_not_trusted() -> None:
     dear = tiny.queue(h, "dear", value=5, **alike)  # type: ignore[arg-type]
     agents = [tiny.agent(h, f"a{i}", ["cheap", "dear"]) for i in range(3)]
     p = build_problem(tiny.scenario("tie", h, [cheap, dear], agents), pooled=True)
-    scales = cpsat._choose_scales(p)
+    scales = scaling.choose_scales(p)
     data = interval_search.interval_data(p, 0, scales.shortfall, scales.value)
     (g,) = data.groups
     everyone_on = {q: {(g, q, 0): 3} for q in (0, 1)}
@@ -68,15 +69,15 @@ def test_a_box_that_misses_level_2s_optimum_is_not_trusted() -> None:
 
 def test_the_shortcut_gives_cpsats_own_level_2_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
     p = build_problem(load_scenario(MICHELLE), pooled=True)
-    scales = cpsat._choose_scales(p)
+    scales = scaling.choose_scales(p)
     taken: list[bool] = []
-    probe = cpsat._nothing_outside
+    probe = cpsat.nothing_outside
 
     def spy(*a: Any, **k: Any) -> bool:
         taken.append(probe(*a, **k))
         return taken[-1]
 
-    monkeypatch.setattr(cpsat, "_nothing_outside", spy)
+    monkeypatch.setattr(cpsat_runner, "nothing_outside", spy)
     for t in range(p.n_intervals):
         data = interval_search.interval_data(p, t, scales.shortfall, scales.value)
 

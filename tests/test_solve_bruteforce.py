@@ -1,6 +1,6 @@
 """The solver finds brute force's optimum on tiny scenarios, and its plan files check out.
 
-Each fixed scenario exercises one feature of model.md where it changes the answer (a
+Each fixed scenario exercises one feature of models/00-contract.md where it changes the answer (a
 companion test shows that the feature moves brute force's optimum, so a solver that
 ignored it would fail). The hypothesis test draws random tiny scenarios that mix them.
 """
@@ -198,7 +198,7 @@ def mixed() -> Scenario:
 
 def daily_minimum_unstaffable() -> Scenario:
     """A daily standard on a queue nobody can staff in one interval with calls (found by
-    hypothesis: the solver raised ValueError from cpsat.py instead of planning)."""
+    hypothesis: the solver raised ValueError from the CP-SAT backend instead of planning)."""
     h = tiny.horizon(2)
     b = tiny.queue(h, "b", forecast=[3, 3], daily_service_level=0.5)
     g = tiny.queue(h, "g", forecast=[1, 1])
@@ -333,9 +333,9 @@ def test_cpsat_alone_matches_brute_force(
 ) -> None:
     """The same cases with every interval left to the one-interval CP-SAT model (the
     exact interval search gives up), the path peak intervals of large centers take."""
-    from optistaff.solvers import cpsat
+    from optistaff.solvers import per_interval
 
-    monkeypatch.setattr(cpsat, "_search_interval", lambda *a, **k: None)
+    monkeypatch.setattr(per_interval, "search_interval", lambda *a, **k: None)
     assert_solver_matches_brute_force(FIXED[name](), solve_checked)
 
 

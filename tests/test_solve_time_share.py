@@ -1,4 +1,4 @@
-"""How the per-interval solves share a time limit (optistaff.solvers.cpsat._solve_intervals).
+"""How the per-interval solves share a time limit (optistaff.solvers.per_interval.solve_intervals).
 
 The search itself is replaced by a stub that records the deadline each interval gets and
 returns made-up results, so the schedule is checked without depending on the machine's
@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from ortools.sat.python import cp_model
 
 from optistaff.formulation import build_problem
 from optistaff.loading import load_scenario
-from optistaff.solvers import SolveStatus, cpsat
+from optistaff.solvers import SolveStatus, cpsat, decomposition, per_interval, results, scaling
 
 MICHELLE = Path(__file__).resolve().parents[1] / "scenarios" / "michelle.yaml"
 
 
 def _result(status: SolveStatus, short: int, value: int | None) -> Any:
-    return cpsat._BlockResult(status, {}, {}, short_obj=short, value_obj=value)
+    return results.BlockResult(status, {}, {}, short_obj=short, value_obj=value)
 
 
 def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
@@ -49,13 +50,15 @@ def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
         seen[t] = seen.get(t, 0) + 1
         return first[t] if seen[t] == 1 else second[t]
 
-    monkeypatch.setattr(cpsat, "_solve_block", fake_solve_block)
+    monkeypatch.setattr(per_interval, "solve_lexicographic", fake_solve_block)
     # the schedule is CP-SAT's: the exact interval search gives every interval up
-    monkeypatch.setattr(cpsat, "_search_interval", lambda *a, **k: None)
-    scales = cpsat._choose_scales(problem)
+    monkeypatch.setattr(per_interval, "search_interval", lambda *a, **k: None)
+    scales = scaling.choose_scales(problem)
     limit = 100.0
     start = time.monotonic()
-    per = cpsat._solve_intervals(problem, scales, 1, 0, None, start + limit, 1e-6, None, start)
+    per = per_interval.solve_intervals(
+        problem, scales, 1, 0, None, start + limit, 1e-6, None, start
+    )
     # pass 1: every interval once, in order, each with (time left) / (intervals left)
     assert [t for t, _, _ in calls[:T]] == list(range(T))
     for i, (_t, given, _) in enumerate(calls[:T]):
@@ -75,14 +78,14 @@ def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
 
 
 def test_better_ranks_shortfall_first_then_value_and_searched_plans_over_none() -> None:
-    unsearched = cpsat._BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
+    unsearched = results.BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
     a = _result(SolveStatus.FEASIBLE, 5, 10)
-    assert cpsat._better(a, unsearched) and not cpsat._better(unsearched, a)
-    assert cpsat._better(_result(SolveStatus.FEASIBLE, 4, 0), a)
-    assert not cpsat._better(_result(SolveStatus.FEASIBLE, 6, 99), a)
-    assert cpsat._better(_result(SolveStatus.FEASIBLE, 5, 11), a)
-    assert not cpsat._better(_result(SolveStatus.FEASIBLE, 5, None), a)
-    assert cpsat._better(a, _result(SolveStatus.FEASIBLE, 5, None))
+    assert per_interval.better_plan(a, unsearched) and not per_interval.better_plan(unsearched, a)
+    assert per_interval.better_plan(_result(SolveStatus.FEASIBLE, 4, 0), a)
+    assert not per_interval.better_plan(_result(SolveStatus.FEASIBLE, 6, 99), a)
+    assert per_interval.better_plan(_result(SolveStatus.FEASIBLE, 5, 11), a)
+    assert not per_interval.better_plan(_result(SolveStatus.FEASIBLE, 5, None), a)
+    assert per_interval.better_plan(a, _result(SolveStatus.FEASIBLE, 5, None))
 
 
 def test_pins_only_is_the_unsearched_models_plan() -> None:
@@ -105,14 +108,14 @@ def test_pins_only_is_the_unsearched_models_plan() -> None:
         tiny.pin(h, "o", "b", 3, 4),
     ]
     problem = build_problem(tiny.scenario("pins", h, queues, agents, pins), pooled=True)
-    scales = cpsat._choose_scales(problem)
+    scales = scaling.choose_scales(problem)
     for t in range(h.intervals):
-        b = cpsat._build(problem, [t], scales, all_in=True)
-        built = cpsat._fallback(b, cpsat.cp_model.UNKNOWN)
-        quick = cpsat._pins_only(problem, t)
+        b = cpsat.build_model(problem, [t], scales, all_in=True)
+        built = cpsat.fallback_result(b, cp_model.UNKNOWN)
+        quick = per_interval.pins_only(problem, t)
         assert (quick.counts, quick.called_in) == (built.counts, built.called_in), t
         assert not quick.searched and not built.searched
-    assert cpsat._pins_only(problem, 0).counts  # the test has pins to compare
+    assert per_interval.pins_only(problem, 0).counts  # the test has pins to compare
 
 
 def test_the_cli_clock_counts_the_import_only_for_a_fresh_processes_first_command(
@@ -136,15 +139,15 @@ def test_level_1_keeps_the_hinted_plan_when_the_search_stops_with_a_worse_one(
     """A large model stopped at its limit can hand back a plan worse than its hint (it
     had not loaded it yet): level 1 then keeps the hinted plan and its shortfall."""
     problem = build_problem(load_scenario(MICHELLE), pooled=True)
-    scales = cpsat._choose_scales(problem)
+    scales = scaling.choose_scales(problem)
     t = max(
         range(problem.n_intervals),
         key=lambda i: sum(c.shortfall[0] for (_q, j), c in problem.tables.items() if j == i),
     )
-    good = cpsat._search_interval(problem, t, scales, 1e-6, time.monotonic() + 60)
+    good = per_interval.search_interval(problem, t, scales, 1e-6, time.monotonic() + 60)
     assert good is not None and good.short_obj < 0  # placing agents lowers the shortfall
-    b = cpsat._build(problem, [t], scales, all_in=True)
-    cpsat._hint(b, problem, good.counts, good.called_in, scales)
+    b = cpsat.build_model(problem, [t], scales, all_in=True)
+    cpsat.hint_solution(b, problem, good.counts, good.called_in, scales)
     assert b.hint_objectives is not None and b.hint_objectives[0] == good.short_obj
 
     class Nobody:  # a stopped search whose plan places nobody
@@ -153,8 +156,8 @@ def test_level_1_keeps_the_hinted_plan_when_the_search_stops_with_a_worse_one(
 
     stages = iter(
         [
-            cpsat._StageResult(cpsat.cp_model.FEASIBLE, 0.0, float(good.short_obj) - 1.0),
-            cpsat._StageResult(cpsat.cp_model.UNKNOWN, 0.0, 0.0),  # level 2 finds nothing
+            cpsat.StageResult(cp_model.FEASIBLE, 0.0, float(good.short_obj) - 1.0),
+            cpsat.StageResult(cp_model.UNKNOWN, 0.0, 0.0),  # level 2 finds nothing
         ]
     )
 
@@ -162,11 +165,11 @@ def test_level_1_keeps_the_hinted_plan_when_the_search_stops_with_a_worse_one(
         def run(self, *a: Any, **k: Any) -> Any:
             return Nobody(), next(stages)
 
-    res = cpsat._solve_block(
+    res = cpsat.solve_lexicographic(
         b,
         problem,
         scales,
-        cast(cpsat._Runner, Runner()),
+        cast(cpsat.Runner, Runner()),
         time.monotonic() + 60,
         1e-6,
         None,
@@ -185,7 +188,7 @@ def test_a_horizon_model_that_only_lowered_the_shortfall_gives_the_plan(
     from test_solve_bruteforce import daily_minimum
 
     problem = build_problem(daily_minimum(), pooled=True)
-    real = cpsat._solve_block
+    real = cpsat.solve_lexicographic
     lowered: dict[str, Any] = {}
 
     def horizon_stops_after_level_1(b: Any, *a: Any, **k: Any) -> Any:
@@ -193,15 +196,17 @@ def test_a_horizon_model_that_only_lowered_the_shortfall_gives_the_plan(
             return real(b, *a, **k)  # the per-interval solves run for real
         assert b.hint_objectives is not None
         lowered["plan"] = {(0, 0, 0): 1}  # a made-up plan, to see which one comes back
-        return cpsat._BlockResult(
+        return results.BlockResult(
             SolveStatus.FEASIBLE,
             lowered["plan"],
             {},
             short_obj=b.hint_objectives[0] - 1,
         )
 
-    monkeypatch.setattr(cpsat, "_solve_block", horizon_stops_after_level_1)
-    res = cpsat.solve(problem, time_limit_s=30.0, mip_gap=1e-6, threads=1, seed=0)
+    monkeypatch.setattr(decomposition, "solve_lexicographic", horizon_stops_after_level_1)
+    res = decomposition.solve_allocation(
+        problem, time_limit_s=30.0, mip_gap=1e-6, threads=1, seed=0
+    )
     assert res.counts == lowered["plan"]
     assert res.decomposition == "per-interval+horizon"
     assert res.status == SolveStatus.FEASIBLE
@@ -212,18 +217,18 @@ def test_per_interval_shortfall_bounds_floor_the_horizon_only_when_every_interva
     nothing about the total: an interval step 1 never reached must not leave a floor
     that the horizon model would take as proof of level 1."""
     problem = build_problem(load_scenario(MICHELLE), pooled=True)
-    scales = cpsat._choose_scales(problem)
+    scales = scaling.choose_scales(problem)
     busy = sorted({t for (_q, t) in problem.tables})
     assert len(busy) > 1
-    some = cpsat._Cuts(short_lb={t: -1000 for t in busy[:-1]})
-    b = cpsat._build(problem, range(problem.n_intervals), scales)
-    some.add_to(b, scales)
+    some = results.Cuts(short_lb={t: -1000 for t in busy[:-1]})
+    b = cpsat.build_model(problem, range(problem.n_intervals), scales)
+    cpsat.add_cuts(b, some, scales)
     assert b.short_floor is None
-    every = cpsat._Cuts(short_lb={t: -1000 for t in range(problem.n_intervals)})
-    b = cpsat._build(problem, range(problem.n_intervals), scales)
-    every.add_to(b, scales)
+    every = results.Cuts(short_lb={t: -1000 for t in range(problem.n_intervals)})
+    b = cpsat.build_model(problem, range(problem.n_intervals), scales)
+    cpsat.add_cuts(b, every, scales)
     assert b.short_floor == -1000 * problem.n_intervals
-    lifted = cpsat._Cuts(short_lb=dict(every.short_lb), short_floor=-5)
-    b = cpsat._build(problem, range(problem.n_intervals), scales)
-    lifted.add_to(b, scales)
+    lifted = results.Cuts(short_lb=dict(every.short_lb), short_floor=-5)
+    b = cpsat.build_model(problem, range(problem.n_intervals), scales)
+    cpsat.add_cuts(b, lifted, scales)
     assert b.short_floor == -5

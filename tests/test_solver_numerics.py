@@ -17,7 +17,7 @@ import pytest
 import optistaff
 from optistaff.formulation import build_problem
 from optistaff.scenario import Agent, Horizon, Queue, Scenario
-from optistaff.solvers import cpsat
+from optistaff.solvers import scaling
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -73,8 +73,8 @@ def test_large_coefficient_case_matches_brute_force() -> None:
 def test_scales_keep_coefficients_below_the_cap(name: str) -> None:
     scenario = optistaff.load_scenario(str(SCENARIOS / f"{name}.yaml"))
     problem = build_problem(scenario, pooled=True)
-    scales = cpsat._choose_scales(problem)
-    m = cpsat._bounds(problem, range(problem.n_intervals))
+    scales = scaling.choose_scales(problem)
+    m = scaling.objective_magnitudes(problem, range(problem.n_intervals))
     assert m.shortfall_coefficient * scales.shortfall <= 2**30
     assert m.value_coefficient * scales.value <= 2**30
     assert scales.shortfall >= 1.0 and scales.value >= 1.0

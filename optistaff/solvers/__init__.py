@@ -45,7 +45,7 @@ class SolverResult:
     ``called_in[g]``: members of optional group g called in. ``bound`` is a bound on
     the level-2 objective (value − cost − switching, or the priced single objective)
     given the level-1 result; ``shortfall_bound`` a lower bound on the weighted
-    shortfall. ``gap`` is relative, as in model.md.
+    shortfall. ``gap`` is relative, as in models/00-contract.md.
     """
 
     status: SolveStatus

@@ -1,6 +1,6 @@
 """Daily minimums by Lagrangian multipliers (``models/11-daily-lagrangian.md``).
 
-Level 1 with daily minimums is, in CP-SAT's scaled units (``cpsat._shortfall_expr``),
+Level 1 with daily minimums is, in CP-SAT's scaled units (``cpsat.shortfall_expr``),
 
     S(n) = Σ_{q,t} ΔS_qt(n_qt) + Σ_{q daily} max(0, R_q − Σ_t a_qt(n_qt)),
 
@@ -51,7 +51,7 @@ class DailyTables:
 
 
 def daily_tables(p: AllocationProblem, short_scale: float, value_scale: float) -> DailyTables:
-    """The tables as ``cpsat`` rounds them (``add_daily_minimums``, ``_scaled_terms``)."""
+    """The tables as ``cpsat`` rounds them (``add_daily_minimums``, ``scaled_terms``)."""
     rhs: dict[int, int] = {}
     answered: dict[tuple[int, int], np.ndarray] = {}
     shortfall: dict[tuple[int, int], np.ndarray] = {}
@@ -106,7 +106,7 @@ def cell_value(tables: DailyTables, n: dict[tuple[int, int], int]) -> int:
 
 
 @dataclass
-class Outcome:
+class PricedRounds:
     """The best plan seen (by S, then cell value), its S, the best bound on S, the
     round that found the plan (0: the plan given) and the rounds run."""
 
@@ -130,7 +130,7 @@ def improve(
     deadline: float,
     threads: int,
     stop: Callable[[], bool] | None = None,
-) -> Outcome:
+) -> PricedRounds:
     """Subgradient rounds from θ = 0, whose plan is ``counts`` (step 1's, one interval
     at a time) with per-interval level-1 bounds ``bounds`` (None: unknown). Stops at
     ``deadline``, when the bound meets the best plan, or when the step has shrunk away.
@@ -139,7 +139,7 @@ def improve(
     tables = daily_tables(p, short_scale, value_scale)
     T = p.n_intervals
     n0 = staffing(counts)
-    best = Outcome(dict(counts), level1(tables, n0), cell_value(tables, n0), None)
+    best = PricedRounds(dict(counts), level1(tables, n0), cell_value(tables, n0), None)
     bound: int | None = sum(bounds) if bounds is not None else None
     best.bound = bound
     if not tables.rhs:
@@ -204,7 +204,7 @@ def improve(
             bound, improved = lb, True
         lb_now = lb
         if s < best.level1 or (s == best.level1 and v > best.value):
-            best = Outcome(merged, s, v, bound, rounds)
+            best = PricedRounds(merged, s, v, bound, rounds)
             improved = True
         g = deficits(tables, n)
         stale = 0 if improved else stale + 1

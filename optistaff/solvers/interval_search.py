@@ -3,7 +3,7 @@
 One interval is a small problem: pooled groups g with |g| members, each able to work
 some queues; x[g,q] members of g on queue q, Σ_q x[g,q] ≤ |g|; n_q = pins_q + Σ_g x[g,q];
 maximise Σ_q f_q(n_q) for an integer table f_q per queue — the scaled CP-SAT objective
-of ``cpsat`` (``models/06-objective.md``), so both backends rank plans identically.
+of the CP-SAT backend (``models/06-objective.md``), so both backends rank plans identically.
 The tables are S-shaped, not concave.
 
 **Relaxation.** At a node every n_q lies in a box [lo_q, hi_q]. Each f_q is replaced by
@@ -69,7 +69,7 @@ class IntervalData:
 def interval_data(
     p: AllocationProblem, t: int, short_scale: float, value_scale: float
 ) -> IntervalData:
-    """Interval t's cells, groups and scaled tables (the same rounding as ``cpsat``)."""
+    """Interval t's cells, groups and scaled tables (the same rounding as the CP-SAT backend)."""
     queues: list[int] = []
     shortfall: list[np.ndarray] = []
     value: list[np.ndarray] = []
@@ -541,7 +541,7 @@ def solve_interval(
     priced: bool = False,
 ) -> IntervalPlan | None:
     """Interval t lexicographically (level 1: least scaled shortfall; level 2: most
-    scaled value with the shortfall held), as ``cpsat._solve_block`` would on its
+    scaled value with the shortfall held), as ``cpsat.solve_lexicographic`` would on its
     one-interval model with the same scales and tolerances. ``short_scale`` 0 skips
     level 1 (a best-value bound). With ``priced`` one objective, value − shortfall (the
     shortfall scale then carries the price), reported as the value; ``value_const`` is
@@ -622,7 +622,7 @@ def lexicographic(
         tables = data.value
         start = None
         v_first = 0
-    # model.md: level 2 within mip_gap relative (of the value, constant included; level
+    # models/00-contract.md: level 2 within mip_gap relative (of the value, constant included; level
     # 1's plan is feasible for level 2, so its value is at most the optimum's)
     tol2 = abs_gap
     if first is not None:

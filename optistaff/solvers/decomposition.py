@@ -1,0 +1,439 @@
+"""The decomposition strategy: how a day is solved exactly (``models/07-decomposition.md``).
+
+This module decides *what* is solved, in which order and with how much of the time
+limit; it imports no solver library. The models are built and solved by the CP-SAT
+backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
+(:mod:`optistaff.solvers.interval_search`).
+
+1. **Per interval** (:mod:`.per_interval`): every interval on its own, pooled agents,
+   optional agents all in for free. When nothing couples the intervals (no daily
+   minimum, switch penalty or optional agent) that is the answer.
+2. **Priced daily minimums** (:mod:`.daily_lagrangian`, note 11): Lagrangian rounds give
+   a better plan to start from and a floor for level 1.
+3. **Cuts** from step 1 (:class:`~optistaff.solvers.results.Cuts`): per-interval
+   bounds on shortfall and value for the horizon models.
+4. **Optional agents** (:mod:`.optional_agents`, note 05) decided exactly by
+   enumeration when level 1 splits per interval and few combinations remain.
+5. **Horizon models**: the pooled horizon model (daily minimums, optional agents),
+   then, with a switch penalty, the identity model over named groups, seeded by the
+   best plan so far (named by :func:`regroup`) and bounded by the cuts.
+
+The status is ``optimal`` only where each part is proven; otherwise the best plan with
+bounds that hold for any plan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from optistaff.disaggregate import disaggregate, keep_agents_in_place
+from optistaff.formulation import AllocationProblem
+from optistaff.solvers import ProgressCallback, SolverResult, SolveStatus, daily_lagrangian
+from optistaff.solvers.cpsat import (
+    Runner,
+    add_cuts,
+    build_model,
+    call_in_all,
+    hint_solution,
+    solve_lexicographic,
+)
+from optistaff.solvers.optional_agents import enumerate_optional, required_optional
+from optistaff.solvers.per_interval import LEVEL1_SHARE, solve_intervals
+from optistaff.solvers.results import (
+    BlockResult,
+    Counts,
+    Cuts,
+    combine_statuses,
+    solver_result,
+)
+from optistaff.solvers.scaling import Scales, choose_scales, interval_constants
+
+# Fraction of the time limit the per-interval step may use when a horizon model follows
+# (the best-value bounds of a daily minimum get as much again).
+STEP1_SHARE = 0.3
+
+# Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
+LAGRANGIAN_SHARE = 0.15
+
+
+@dataclass(frozen=True)
+class _Solve:
+    """One call of :func:`solve_allocation`: its problems, settings and clock."""
+
+    problem: AllocationProblem
+    identity: AllocationProblem | None
+    scales: Scales
+    runner: Runner
+    start: float
+    deadline: float
+    time_limit_s: float
+    mip_gap: float
+    threads: int
+    seed: int
+    progress: ProgressCallback | None
+    stop: threading.Event | None
+
+    @property
+    def final(self) -> AllocationProblem:
+        """The problem whose groups the answer counts (identity groups with switching)."""
+        return self.identity if self.identity is not None else self.problem
+
+    @property
+    def priced(self) -> bool:
+        return self.problem.scenario.policy.shortfall_price is not None
+
+    @property
+    def has_daily(self) -> bool:
+        return bool(self.problem.daily)
+
+    @property
+    def has_optional(self) -> bool:
+        return any(g.optional for g in self.problem.groups)
+
+
+def solve_allocation(
+    problem: AllocationProblem,
+    *,
+    identity: AllocationProblem | None = None,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> SolverResult:
+    """Solve the allocation problem exactly (within ``mip_gap``), by the steps of the
+    module docstring.
+
+    ``problem`` is the pooled problem (``build_problem(..., pooled=True)``); with a switch
+    penalty pass the ``identity`` problem too (groups that keep agents' identity over
+    time). ``SolverResult.counts`` refer to the groups of ``identity`` when given, else
+    of ``problem``. ``threads`` intervals are solved at once (one CP-SAT worker each), so
+    an optimal plan does not depend on the thread count.
+    """
+    start = time.monotonic()
+    final = identity if identity is not None else problem
+    run = _Solve(
+        problem,
+        identity,
+        choose_scales(final),
+        Runner(threads, seed, stop),
+        start,
+        start + time_limit_s,
+        time_limit_s,
+        mip_gap,
+        threads,
+        seed,
+        progress,
+        stop,
+    )
+    coupled = run.has_daily or run.has_optional or identity is not None
+
+    # 1. per-interval solves: independent, so `threads` of them run at once, each with
+    # one CP-SAT worker (deterministic whatever the thread count)
+    # when a horizon model follows, step 1 (and the best-value bounds) leave it most of
+    # the time: one hard interval must not use it all
+    step1 = start + STEP1_SHARE * time_limit_s if coupled else run.deadline
+    per = solve_intervals(problem, run.scales, threads, seed, stop, step1, mip_gap, progress, start)
+    counts: Counts = {}
+    called: dict[int, int] = {}
+    for res in per:
+        counts.update(res.counts)
+        for g, k in res.called_in.items():
+            called[g] = max(called.get(g, 0), k)
+    status = combine_statuses([r.status for r in per])
+    if not coupled or status == SolveStatus.INFEASIBLE:
+        return solver_result(status, counts, called, per, "per-interval", start)
+
+    # 2.-3. one model over the horizon, seeded and cut by the per-interval results
+    cuts = Cuts()
+    if run.has_daily and not run.priced and run.scales.shortfall > 0 and per:
+        counts = _price_daily_minimums(run, per, counts, cuts)
+    max_value = _cuts_from_intervals(run, per, cuts, step1) if not run.priced else []
+
+    # 4. optional agents decided per interval where level 1 splits
+    required = (
+        required_optional(problem, per, run.scales, run.runner, run.deadline)
+        if run.has_optional and not run.priced and not run.has_daily
+        else None
+    )
+    if required is not None and identity is None and not run.priced and not run.has_daily:
+        enumerated = enumerate_optional(
+            problem, per, required, run.scales, run.runner, run.deadline, mip_gap, start
+        )
+        if enumerated is not None:
+            return enumerated
+
+    # 5. the horizon models
+    pooled = None
+    if (
+        identity is not None
+        and (run.has_daily or run.has_optional)
+        and run.deadline - time.monotonic() >= horizon_time_s(problem)
+    ):
+        pooled = solve_pooled_horizon(
+            problem,
+            counts,
+            called,
+            cuts,
+            required,
+            run.scales,
+            run.runner,
+            run.deadline,
+            mip_gap,
+            start,
+        )
+        if pooled.status == SolveStatus.INFEASIBLE:
+            return solver_result(SolveStatus.INFEASIBLE, {}, {}, [pooled], "monolithic", start)
+        if pooled.searched:  # it found a plan: the identity model starts there
+            counts, called = pooled.counts, pooled.called_in
+        else:
+            pooled = None
+    return _solve_horizon(run, per, status, counts, called, cuts, required, pooled, max_value)
+
+
+def _price_daily_minimums(
+    run: _Solve, per: list[BlockResult], counts: Counts, cuts: Cuts
+) -> Counts:
+    """Daily minimums by Lagrangian multipliers (``models/11-daily-lagrangian.md``): a
+    better plan to start from (returned), and a floor for level 1 (into ``cuts``, and
+    lifting the shortfall bound of ``per``'s plan)."""
+    problem, scales, stop = run.problem, run.scales, run.stop
+    lag_until = min(run.deadline, time.monotonic() + LAGRANGIAN_SHARE * run.time_limit_s)
+    known = [r.short_bound for r in per] if all(r.searched for r in per) else None
+    lag = daily_lagrangian.improve(
+        problem,
+        scales.shortfall,
+        scales.value,
+        [interval_constants(problem, t, scales)[1] for t in range(problem.n_intervals)],
+        counts,
+        known,
+        mip_gap=run.mip_gap,
+        deadline=lag_until,
+        threads=run.threads,
+        stop=lambda: stop is not None and stop.is_set(),
+    )
+    if lag.found_in > 0:  # a round's plan was better than step 1's
+        counts = lag.counts
+    if lag.bound is not None and (known is None or lag.bound > sum(known)):
+        cuts.short_floor = lag.bound  # valid on its own (every interval's bound)
+    if lag.bound is not None and known is not None and lag.bound > sum(known):
+        # the plan at hand reports it as its shortfall bound (per-interval parts)
+        lift = (lag.bound - sum(known)) / scales.shortfall
+        if per[0].shortfall_bound is not None:
+            per[0] = replace(per[0], shortfall_bound=per[0].shortfall_bound + lift)
+    return counts
+
+
+def _cuts_from_intervals(
+    run: _Solve, per: Sequence[BlockResult], cuts: Cuts, step1: float
+) -> list[BlockResult]:
+    """Step 1's proven bounds as cuts; with a daily minimum also each interval's best
+    value regardless of shortfall (returned: a bound on level 2 for any plan)."""
+    max_value: list[BlockResult] = []
+    for t, res in enumerate(per):
+        if not res.searched:  # out of time before any search: nothing proven
+            continue
+        cuts.short_lb[t] = res.short_bound
+        if not run.has_daily:
+            # level 1 splits per interval: S_t is held at its own optimum, and the
+            # per-interval level-2 bound holds (before cost and switching)
+            cuts.short_cap[t] = res.short_obj
+            if res.value_bound is not None:
+                cuts.value_ub[t] = res.value_bound
+    if run.has_daily:
+        # each interval's best value regardless of shortfall (a bound)
+        value_only = Scales(0.0, run.scales.value)
+        bounds_until = max(step1, run.start + 2 * STEP1_SHARE * run.time_limit_s)
+        max_value = solve_intervals(
+            run.problem,
+            value_only,
+            run.threads,
+            run.seed,
+            run.stop,
+            bounds_until,
+            run.mip_gap,
+            None,
+            run.start,
+        )
+        for t, res in enumerate(max_value):
+            if res.value_bound is not None and res.status == SolveStatus.OPTIMAL:
+                cuts.value_ub[t] = res.value_bound
+        for t, res in enumerate(per):
+            if res.value_bound is not None:
+                cuts.value_ub_at_floor[t] = res.value_bound
+    return max_value
+
+
+def _solve_horizon(
+    run: _Solve,
+    per: Sequence[BlockResult],
+    status: SolveStatus,
+    counts: Counts,
+    called: dict[int, int],
+    cuts: Cuts,
+    required: set[int] | None,
+    pooled: BlockResult | None,
+    max_value: Sequence[BlockResult],
+) -> SolverResult:
+    """The horizon model over ``run.final``'s groups (the identity model with switching),
+    seeded with the best plan so far and bounded by the cuts; then the answer: its plan,
+    or the best plan at hand with the bounds that hold for any plan."""
+    problem, identity, final, scales = run.problem, run.identity, run.final, run.scales
+    start, priced, has_daily = run.start, run.priced, run.has_daily
+    hint_counts, hint_called = regroup(problem, final, counts, called)
+    whole = BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
+    hint_short: int | None = None
+    if run.deadline - time.monotonic() >= horizon_time_s(final):  # else it would overrun
+        b = build_model(final, range(problem.n_intervals), scales)
+        add_cuts(b, cuts, scales)
+        for g in required or ():
+            call_in_all(b, problem, final, g)
+        if pooled is not None and has_daily and not priced:  # level 1 proven there holds
+            floor = pooled.short_bound
+            b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
+        hint_solution(b, final, hint_counts, hint_called, scales)
+        hint_short = b.hint_objectives[0] if b.hint_objectives is not None else None
+        # CP-SAT takes a while to stop and hand back a large model's solution (measured
+        # ~1.3 s past the limit on a 2,000-agent identity model): stop it earlier
+        margin = 0.2 * horizon_time_s(final)
+        whole = solve_lexicographic(
+            b,
+            final,
+            scales,
+            run.runner,
+            run.deadline - margin,
+            run.mip_gap,
+            run.progress,
+            start,
+            level1_known=not priced and not has_daily,
+        )
+    if whole.status == SolveStatus.INFEASIBLE:
+        return solver_result(SolveStatus.INFEASIBLE, {}, {}, [whole], "monolithic", start)
+    if whole.bound is None and pooled is not None and pooled.bound is not None:
+        if whole.searched and whole.short_obj < pooled.short_obj:
+            # the identity model improved level 1 but had no time for level 2: its plan,
+            # with the pooled bounds (they hold for any plan: see solve_pooled_horizon)
+            part = replace(whole, bound=pooled.bound, shortfall_bound=pooled.shortfall_bound)
+            name = "per-interval+horizon+identity"
+            return solver_result(
+                SolveStatus.FEASIBLE, whole.counts, whole.called_in, [part], name, start
+            )
+        # the identity model found nothing better in time: the pooled horizon plan, named
+        # with fewest switches; its bound holds (switching only lowers the objective)
+        return solver_result(
+            SolveStatus.FEASIBLE, hint_counts, hint_called, [pooled], "per-interval+horizon", start
+        )
+    if whole.bound is None:  # nothing (better) found in time: the plan at hand
+        # without a daily minimum the per-interval level-2 bounds bound the total too;
+        # with one, each interval's best value regardless of shortfall does
+        parts: Sequence[BlockResult] = per if not has_daily and not priced else []
+        if len(max_value) == len(per) and all(r.bound is not None for r in max_value):
+            parts = [replace(r, bound=m.bound) for r, m in zip(per, max_value, strict=True)]
+        name = "per-interval" if pooled is None else "per-interval+horizon"
+        plan_counts, plan_called = hint_counts, hint_called
+        level1_ran = has_daily and not priced and whole.searched and hint_short is not None
+        if level1_ran and whole.short_obj < (hint_short or 0):
+            # the horizon model lowered the shortfall but had no time for level 2: its
+            # plan (the bounds above hold for any plan with a daily minimum)
+            plan_counts, plan_called = whole.counts, whole.called_in
+            name += "+identity" if identity is not None else "+horizon"
+        return solver_result(SolveStatus.FEASIBLE, plan_counts, plan_called, parts, name, start)
+    level1_ok = priced or has_daily or status == SolveStatus.OPTIMAL
+    final_status = whole.status if level1_ok else SolveStatus.FEASIBLE
+    name = "per-interval+" + ("identity" if identity is not None else "horizon")
+    if pooled is not None and pooled.bound is not None and whole.bound is not None:
+        name = "per-interval+horizon+identity"
+        whole = replace(whole, bound=min(whole.bound, pooled.bound))
+        if pooled.shortfall_bound is not None and whole.shortfall_bound is not None:
+            short = max(whole.shortfall_bound, pooled.shortfall_bound)
+            whole = replace(whole, shortfall_bound=short)
+    return solver_result(final_status, whole.counts, whole.called_in, [whole], name, start)
+
+
+def solve_pooled_horizon(
+    problem: AllocationProblem,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+    cuts: Cuts,
+    required: set[int] | None,
+    scales: Scales,
+    runner: Runner,
+    deadline: float,
+    mip_gap: float,
+    start: float,
+) -> BlockResult:
+    """With a switch penalty, before the identity model: the horizon model over the
+    pooled groups (``models/07-decomposition.md``), exact for daily minimums and optional
+    agents, blind to switching (pooled groups do not persist over time). It is far
+    smaller than the identity model, its plan seeds that model, and its bounds hold for
+    it: level 1 does not involve switching, and switching only lowers level 2. It may use
+    half of the time left."""
+    b = build_model(problem, range(problem.n_intervals), scales)
+    add_cuts(b, cuts, scales)
+    for g in required or ():
+        call_in_all(b, problem, problem, g)
+    hint_solution(b, problem, counts, called, scales)
+    half = time.monotonic() + 0.5 * max(0.0, deadline - time.monotonic())
+    policy = problem.scenario.policy
+    level1_known = policy.shortfall_price is None and not problem.daily
+    return solve_lexicographic(
+        b,
+        problem,
+        scales,
+        runner,
+        half,
+        mip_gap,
+        None,
+        start,
+        level1_known=level1_known,
+        level1_share=LEVEL1_SHARE,
+    )
+
+
+def horizon_time_s(p: AllocationProblem) -> float:
+    """Least time worth giving a horizon model of ``p``: with less left, building and
+    presolving it would overrun the limit (measured ~2e-5 s per allocation variable to
+    build, a few times that to load and presolve), and the plan at hand stands."""
+    variables = sum(sum(g.available) * len(g.skills) for g in p.groups)
+    return max(1.0, 2e-4 * variables)
+
+
+# Fraction of the time limit the per-interval step may use when a horizon model follows
+# (the best-value bounds of a daily minimum get as much again).
+STEP1_SHARE = 0.3
+
+# Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
+LAGRANGIAN_SHARE = 0.15
+
+
+def regroup(
+    source: AllocationProblem,
+    target: AllocationProblem,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+) -> tuple[dict[tuple[int, int, int], int], dict[int, int]]:
+    """A solution of ``source``'s groups as counts of ``target``'s groups: the agents
+    are named (fewest switches first, :mod:`optistaff.disaggregate`, a step of this
+    strategy) and counted by the groups of ``target`` they belong to."""
+    assignment, called_ids = disaggregate(source, counts, called)
+    assignment = keep_agents_in_place(source, assignment)
+    group_at: dict[tuple[str, int], int] = {}  # (agent, t) -> target group
+    for g in target.groups:
+        for t, available in enumerate(g.available):
+            if available:
+                for a in g.members:
+                    group_at[(a, t)] = g.index
+    out: dict[tuple[int, int, int], int] = {}
+    for (agent, t), q in assignment.items():
+        if q is not None:
+            key = (group_at[(agent, t)], q, t)
+            out[key] = out.get(key, 0) + 1
+    z: dict[int, int] = {}
+    optional_group = {a: g.index for g in target.groups if g.optional for a in g.members}
+    for agent in called_ids:
+        z[optional_group[agent]] = z.get(optional_group[agent], 0) + 1
+    return out, z
