@@ -16,9 +16,13 @@ from pathlib import Path
 
 import pytest
 
-import optistaff.loading as loading
 from optistaff.loading import load_scenario
-from optistaff.scenario import Horizon, Scenario, _agent_indexes
+from optistaff.loading.clock import parse_range
+from optistaff.loading.drafts import AgentDraft
+from optistaff.loading.problems import At, Context
+from optistaff.loading.resolve import resolve_agent
+from optistaff.loading.schema import AgentModel
+from optistaff.scenario import Agent, Horizon, Scenario, _agent_indexes
 
 MICHELLE = Path(__file__).resolve().parent.parent / "scenarios" / "michelle.yaml"
 DAY = timedelta(days=1)
@@ -27,8 +31,8 @@ DAY = timedelta(days=1)
 def _reference_available(
     shift: str, breaks: list[str], horizon: Horizon
 ) -> tuple[bool, ...] | None:
-    """The module docstring's rules in datetimes (None: a break is not inside the shift)."""
-    parsed = loading._parse_range(shift)
+    """docs/scenario-rules.md's rules in datetimes (None: a break is not inside the shift)."""
+    parsed = parse_range(shift)
     assert parsed is not None
     start_minute, length = parsed
     midnight = horizon.start.replace(hour=0, minute=0)
@@ -38,7 +42,7 @@ def _reference_available(
     shift_end = shift_start + timedelta(minutes=length)
     windows = []
     for text in breaks:
-        b_parsed = loading._parse_range(text)
+        b_parsed = parse_range(text)
         assert b_parsed is not None
         b_start = shift_start
         while (b_start.hour * 60 + b_start.minute) != b_parsed[0]:  # first at/after start
@@ -62,12 +66,12 @@ def _clock(rng: random.Random) -> str:
     return f"{rng.randrange(24):02d}:{minute:02d}"
 
 
-def _resolve(shift: str, breaks: list[str], horizon: Horizon) -> loading.Agent | None:
-    model = loading._AgentModel.model_validate(
+def _resolve(shift: str, breaks: list[str], horizon: Horizon) -> Agent | None:
+    model = AgentModel.model_validate(
         {"id": "a", "skills": ["q"], "shift": shift, "breaks": breaks}
     )
-    draft = loading._AgentDraft(model, loading._At("roster.csv", line=2))
-    return loading._resolve_agent(draft, {"q"}, horizon, loading._Context())
+    draft = AgentDraft(model, At("roster.csv", line=2))
+    return resolve_agent(draft, {"q"}, horizon, Context())
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -79,7 +83,7 @@ def test_availability_matches_the_rule_interval_by_interval(seed: int) -> None:
         start = datetime(2026, 3, rng.randint(1, 28), rng.randrange(24), rng.choice((0, 15, 7)))
         horizon = Horizon(start, minutes, rng.randint(1, 3 * 24 * 60 // minutes))
         shift = f"{_clock(rng)}-{_clock(rng) if rng.random() > 0.05 else '24:00'}"
-        parsed = loading._parse_range(shift)
+        parsed = parse_range(shift)
         assert parsed is not None
         breaks = []
         for _ in range(rng.randint(0, 3)):

@@ -1,6 +1,6 @@
 """Limits: absurd input is refused early (exit 2) with a message naming the limit, and
 input at the edge of the limits is solved without any crash. See the "Limits" rule in
-``optistaff/loading.py`` for each limit and why it is what it is."""
+``docs/scenario-rules.md`` for each limit and why it is what it is."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 import optistaff
-import optistaff.loading as loading
+import optistaff.loading.problems as loading_problems
 from optistaff.cli import main
 from optistaff.errors import ScenarioError
 from optistaff.loading import load_scenario, scenario_from_dict
@@ -167,7 +167,7 @@ def test_small_aliases_still_load(tmp_path: Path) -> None:
 def test_a_file_over_the_size_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 2**20)
+    monkeypatch.setattr(loading_problems, "MAX_FILE_BYTES", 2**20)  # where files are read
     big = tmp_path / "big.yaml"
     big.write_text(MICHELLE.read_text() + "#" * 2**20 + "\n")
     with pytest.raises(
