@@ -23,6 +23,7 @@ import pandas as pd
 
 from optistaff.errors import UsageError
 from optistaff.plan import Plan
+from optistaff.plan_schema import is_queue_figure
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def plan_figures(plan: Plan) -> dict[tuple[str, str], float]:
     """The compared figures of one plan, straight from its summary.json."""
     hours = plan.scenario.horizon.interval_minutes / 60.0
     obj = plan.summary["objective"]
-    queues: dict[str, dict[str, Any]] = plan.summary["queues"]
+    queues = plan.summary["queues"]
     figures: dict[tuple[str, str], float] = {
         (ALL_QUEUES, "total"): float(obj["total"]),
         (ALL_QUEUES, "weighted_shortfall"): float(obj["weighted_shortfall"]),
@@ -155,11 +156,14 @@ def plan_figures(plan: Plan) -> dict[tuple[str, str], float]:
     }
     for qid, totals in queues.items():
         for metric in PER_QUEUE:
-            if metric.key == "agent_hours":
-                figures[qid, metric.key] = totals["agent_intervals"] * hours
-            else:
-                raw = totals[metric.key]
-                figures[qid, metric.key] = math.nan if raw is None else float(raw)
+            key = metric.key
+            if key == "agent_hours":
+                figures[qid, key] = totals["agent_intervals"] * hours
+            elif is_queue_figure(key):
+                raw = totals[key]
+                figures[qid, key] = math.nan if raw is None else float(raw)
+            else:  # pragma: no cover - every PER_QUEUE key is one of the two
+                raise KeyError(key)
     return figures
 
 

@@ -1,7 +1,7 @@
 """From group counts to named agents, with the fewest switches the counts allow.
 
 For a group of k interchangeable agents with counts x(q,t) and idle(t) unassigned
-members, model.md's least number of switches between t and t+1 is
+members, the contract's least number of switches between t and t+1 is
 ``max(0, Σ_q max(0, x(q,t) − x(q,t+1)) − idle(t+1))``. This module attains it:
 
 1. members stay on their queue as far as the counts allow (``min(x(q,t), x(q,t+1))``);

@@ -1,4 +1,4 @@
-"""Every number of a plan, computed from its assignment with model.md's formulas.
+"""Every number of a plan, computed from its assignment with the contract's formulas.
 
 This is the only place plan KPIs and objective parts are computed: the solver's own
 objective is never reported. ``staffing`` has one row per (interval, queue);
@@ -13,40 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from optistaff import queueing
-from optistaff.scenario import Scenario
-
-STAFFING_COLUMNS = [
-    "interval_start",
-    "queue",
-    "agents",
-    "required_agents",
-    "calls",
-    "aht_s",
-    "service_level",
-    "asa_s",
-    "abandon_rate",
-    "occupancy",
-    "answered_within_target",
-    "served",
-    "value",
-    "shortfall_sl_calls",
-    "shortfall_abandon_calls",
-    "shortfall_occupancy_calls",
-]
+from optistaff.plan_schema import STAFFING_COLUMNS, Objective, QueueTotals
+from optistaff.scenario import Queue, Scenario
 
 
 @dataclass(frozen=True)
 class Evaluation:
     staffing: pd.DataFrame
-    objective: dict[str, float | int]
-    queues: dict[str, dict[str, float | int | None]]
+    objective: Objective
+    queues: dict[str, QueueTotals]
 
 
 def count_switches(scenario: Scenario, assignment: Mapping[tuple[str, int], str | None]) -> int:
-    """Switches: an agent on queue q in t and on a different queue in t+1 (model.md)."""
+    """Switches: an agent on queue q in t and on a different queue in t+1 (the contract)."""
     switches = 0
     for (agent, t), q in assignment.items():
         if q is None:
@@ -55,6 +38,22 @@ def count_switches(scenario: Scenario, assignment: Mapping[tuple[str, int], str 
         if nxt is not None and nxt != q:
             switches += 1
     return switches
+
+
+def required_agents(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
+    """Required agents of ``queue`` per interval: the smallest n that meets its
+    per-interval standards (the contract; a planning reference, whatever the queue
+    model of the figures)."""
+    return queueing.required_agents(
+        np.asarray(queue.forecast, dtype=float),
+        np.asarray(queue.aht_s, dtype=float),
+        interval_s,
+        queue.answer_within_s,
+        service_level=queue.min_service_level,
+        patience_s=queue.patience_s,
+        max_abandon_rate=queue.max_abandon_rate,
+        max_occupancy=queue.max_occupancy,
+    )
 
 
 def evaluate(
@@ -72,7 +71,7 @@ def evaluate(
             n[qidx[q], t] += 1
 
     rows: list[dict[str, Any]] = []
-    queue_totals: dict[str, dict[str, float | int | None]] = {}
+    queue_totals: dict[str, QueueTotals] = {}
     total_value = 0.0
     total_weighted = 0.0
     labels = h.labels()
@@ -83,16 +82,7 @@ def evaluate(
         perf = queueing.performance(
             calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s
         )
-        required = queueing.required_agents(
-            calls,
-            aht,
-            h.interval_s,
-            queue.answer_within_s,
-            service_level=queue.min_service_level,
-            patience_s=queue.patience_s,
-            max_abandon_rate=queue.max_abandon_rate,
-            max_occupancy=queue.max_occupancy,
-        )
+        required = required_agents(queue, h.interval_s)
         has_standard = (
             queue.min_service_level is not None
             or queue.max_abandon_rate is not None
@@ -195,7 +185,7 @@ def evaluate(
     total = total_value - cost - switching
     if scenario.policy.shortfall_price is not None:
         total -= scenario.policy.shortfall_price * total_weighted
-    objective: dict[str, float | int] = {
+    objective: Objective = {
         "weighted_shortfall": total_weighted,
         "value": total_value,
         "cost": cost,
@@ -203,7 +193,7 @@ def evaluate(
         "switches": switches,
         "total": total,
     }
-    staffing = pd.DataFrame(rows, columns=STAFFING_COLUMNS)
+    staffing = pd.DataFrame(rows, columns=list(STAFFING_COLUMNS))
     staffing["required_agents"] = staffing["required_agents"].astype("Int64")
     return Evaluation(staffing, objective, queue_totals)
 

@@ -1,12 +1,12 @@
 """Why a plan looks the way it does: binding minimums, and what one agent more or
 elsewhere is worth — the Michelle question, answered with numbers.
 
-Definitions (written down here because model.md is silent on them):
+Definitions (written down here because models/00-contract.md is silent on them):
 
 - **A minimum binds** on queue q in interval t when one agent fewer on q in t (all else
   as planned) would create or raise that minimum's shortfall: the per-interval floors
   (``min_service_level``, ``max_abandon_rate``, ``max_occupancy``) in t, the
-  ``daily_service_level`` over the horizon. The figures are computed with model.md's
+  ``daily_service_level`` over the horizon. The figures are computed with the contract's
   formulas (:mod:`optistaff.queueing`); with 0 agents on q there is no agent to take
   away and nothing binds.
 - **One more agent** of skill profile P in interval t is a new, non-optional agent with
@@ -54,7 +54,7 @@ _BIND_TOL = 1e-9
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ResolveOutcome:
     """One re-solve: status and the two levels of the objective."""
 
     status: SolveStatus
@@ -62,7 +62,7 @@ class Outcome:
     total: float
 
     @classmethod
-    def of(cls, plan: Plan) -> Outcome:
+    def of(cls, plan: Plan) -> ResolveOutcome:
         obj = plan.summary["objective"]
         return cls(plan.status, float(obj["weighted_shortfall"]), float(obj["total"]))
 
@@ -81,7 +81,7 @@ class IntervalExplanation:
     staffing: pd.DataFrame
     minimums: pd.DataFrame
     one_more_agent: pd.DataFrame | None
-    base: Outcome | None
+    base: ResolveOutcome | None
 
     @property
     def label(self) -> str:
@@ -100,7 +100,7 @@ class AgentExplanation:
     interval: int | None
     timeline: pd.DataFrame
     moves: pd.DataFrame
-    base: Outcome
+    base: ResolveOutcome
     current: str | None  # the agent's queue in ``interval`` (with interval)
 
 
@@ -109,7 +109,7 @@ class AgentExplanation:
 
 def interval_index(scenario: Scenario, when: str | int) -> int:
     """The interval holding ``when``: ``"HH:MM"`` (its first occurrence at or after the
-    horizon start, as in model.md), ``"YYYY-MM-DD HH:MM"``, or an index."""
+    horizon start, as in models/00-contract.md), ``"YYYY-MM-DD HH:MM"``, or an index."""
     h = scenario.horizon
     if isinstance(when, int):
         t = when
@@ -177,7 +177,7 @@ def _shortfalls(
     queue: Queue, interval_s: float, n: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per-interval shortfall (calls, unweighted) of each per-interval minimum with
-    n[t] agents, and the calls answered within target (model.md, Objective)."""
+    n[t] agents, and the calls answered within target (models/00-contract.md, Objective)."""
     calls = np.asarray(queue.forecast, dtype=float)
     aht = np.asarray(queue.aht_s, dtype=float)
     perf = queueing.performance(
@@ -381,7 +381,7 @@ def explain_interval(
     total = len(tried) + 1
     if progress is not None:
         progress(0, total, "re-solving the plan's scenario as it is")
-    base = Outcome.of(_solve(sc, time_limit_s))
+    base = ResolveOutcome.of(_solve(sc, time_limit_s))
     rows = []
     for i, skills in enumerate(tried, start=1):
         if progress is not None:
@@ -389,7 +389,7 @@ def explain_interval(
         variant = with_extra_agent(sc, skills, t)
         new_id = variant.agents[-1].id
         solved = _solve(variant, time_limit_s)
-        out = Outcome.of(solved)
+        out = ResolveOutcome.of(solved)
         placed = solved.assignments[solved.assignments["agent"] == new_id]["queue"]
         rows.append(
             {
@@ -519,12 +519,14 @@ def explain_agent(
     total = len(choices) + 1
     if progress is not None:
         progress(0, total, "re-solving the plan's scenario as it is")
-    base = Outcome.of(_solve(sc, time_limit_s))
+    base = ResolveOutcome.of(_solve(sc, time_limit_s))
     rows = []
     for i, queue in enumerate(choices, start=1):
         if progress is not None:
             progress(i, total, f"re-solving with {agent_id} on {queue or 'unassigned'}")
-        out = Outcome.of(_solve(with_agent_pinned(sc, agent_id, queue, intervals), time_limit_s))
+        out = ResolveOutcome.of(
+            _solve(with_agent_pinned(sc, agent_id, queue, intervals), time_limit_s)
+        )
         rows.append(
             {
                 "queue": queue,

@@ -239,19 +239,12 @@ def peak_ratio(scenario: Scenario) -> PeakRatio:
     """Agents on duty (not optional) / agents the per-interval minimum standards need, at
     the interval of the largest total requirement (per queue: smallest n meeting its
     ``min_service_level``, ``max_abandon_rate`` and ``max_occupancy``; Erlang C: n > a)."""
+    from optistaff.evaluate import required_agents  # (pandas: only when asked)
+
     h = scenario.horizon
     required = np.zeros(h.intervals, dtype=np.int64)
     for q in scenario.queues:
-        required += queueing.required_agents(
-            np.array(q.forecast, dtype=float),
-            np.array(q.aht_s, dtype=float),
-            h.interval_s,
-            q.answer_within_s,
-            service_level=q.min_service_level,
-            patience_s=q.patience_s,
-            max_abandon_rate=q.max_abandon_rate,
-            max_occupancy=q.max_occupancy,
-        )
+        required += required_agents(q, h.interval_s)
     on_duty = np.zeros(h.intervals, dtype=np.int64)
     for a in scenario.agents:
         if not a.optional:
@@ -292,7 +285,7 @@ class _Layout:
         return np.asarray(mid / 60.0, dtype=np.float64)
 
     def availability(self, shift: tuple[int, int], breaks: list[tuple[int, int]]) -> np.ndarray:
-        """model.md: interval wholly inside the shift and overlapping no break."""
+        """models/00-contract.md: interval wholly inside the shift and overlapping no break."""
         lo = self.start_minute + np.arange(self.intervals) * self.interval_minutes
         hi = lo + self.interval_minutes
         ok = (lo >= shift[0]) & (hi <= shift[1])

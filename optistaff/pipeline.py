@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
-from typing import Any
 
 import pandas as pd
 
@@ -28,6 +27,7 @@ from optistaff.errors import UsageError
 from optistaff.evaluate import evaluate
 from optistaff.formulation import AllocationProblem, build_problem
 from optistaff.plan import Plan
+from optistaff.plan_schema import ASSIGNMENT_COLUMNS, PlanSummary
 from optistaff.scenario import Scenario
 from optistaff.solvers import ProgressCallback, SolveStatus
 
@@ -119,7 +119,7 @@ def solve(
     if bound is not None and result.status != SolveStatus.INFEASIBLE:
         bound = max(bound, total)
         gap = (bound - total) / max(abs(bound), 1e-6)
-    summary: dict[str, Any] = {
+    summary: PlanSummary = {
         "scenario": {
             "name": scenario.name,
             "content_hash": scenario.content_hash(),
@@ -216,7 +216,7 @@ def _assignment_frame(
         for t, ok in enumerate(agent.available):
             if ok:
                 rows.append((agent.id, starts[t], assignment.get((agent.id, t))))
-    frame = pd.DataFrame(rows, columns=["agent", "interval_start", "queue"])
+    frame = pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))
     frame["interval_start"] = pd.to_datetime(frame["interval_start"])
     frame["queue"] = frame["queue"].astype("string")
     return frame

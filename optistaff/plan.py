@@ -1,7 +1,7 @@
 """The plan: tidy DataFrames, and the plan directory (write atomically, read and verify).
 
 A plan directory holds ``scenario.yaml`` (the resolved scenario), ``summary.json``,
-``staffing.csv`` and ``assignments.csv`` (product.md). ``summary.json`` also records
+``staffing.csv`` and ``assignments.csv`` (docs/formats.md). ``summary.json`` also records
 the sha256 of the three other files, so :func:`read_plan` refuses a directory whose
 files do not belong together.
 
@@ -27,12 +27,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import pandas as pd
 import yaml
 
 from optistaff.errors import PlanError, PlanWriteError, ScenarioError
+from optistaff.plan_schema import ASSIGNMENT_COLUMNS, STAFFING_COLUMNS, Objective, PlanSummary
 from optistaff.scenario import Scenario
 from optistaff.solvers import SolveStatus
 
@@ -44,22 +45,23 @@ FILES = ("scenario.yaml", "summary.json", "staffing.csv", "assignments.csv")
 class Plan:
     """A solved (or read) plan.
 
-    ``staffing``: one row per (interval_start, queue), columns of product.md;
-    ``assignments``: one row per (agent, interval_start) with ``queue`` (NA when
-    unassigned); ``summary``: the content of summary.json.
+    ``staffing``: one row per (interval_start, queue), columns
+    :data:`~optistaff.plan_schema.STAFFING_COLUMNS`; ``assignments``: one row per (agent,
+    interval_start) with ``queue`` (NA when unassigned), columns
+    :data:`~optistaff.plan_schema.ASSIGNMENT_COLUMNS`; ``summary``: the content of
+    summary.json (:class:`~optistaff.plan_schema.PlanSummary`).
     """
 
     scenario: Scenario
     status: SolveStatus
-    summary: dict[str, Any]
+    summary: PlanSummary
     staffing: pd.DataFrame
     assignments: pd.DataFrame
 
     @property
-    def objective(self) -> dict[str, float]:
+    def objective(self) -> Objective:
         """Objective parts: weighted_shortfall, value, cost, switching, switches, total."""
-        objective: dict[str, float] = self.summary["objective"]
-        return objective
+        return self.summary["objective"]
 
     @property
     def queues(self) -> pd.DataFrame:
@@ -70,8 +72,7 @@ class Plan:
 
     @property
     def called_in(self) -> list[str]:
-        called: list[str] = self.summary["called_in"]
-        return called
+        return self.summary["called_in"]
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write the plan directory atomically; returns its path."""
@@ -128,7 +129,7 @@ def plan_files(plan: Plan) -> dict[str, bytes]:
         "staffing.csv": staffing_csv(plan.staffing).encode(),
         "assignments.csv": assignments_csv(plan.assignments).encode(),
     }
-    summary = dict(plan.summary)
+    summary = plan.summary.copy()
     summary["files"] = {name: _sha256(data) for name, data in sorted(files.items())}
     timing = summary.pop("timing", None)
     if timing is not None:
@@ -309,6 +310,7 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
     assignments = pd.read_csv(
         path / "assignments.csv", dtype={"agent": str, "queue": str}, keep_default_na=False
     )
+    _check_columns(path / "assignments.csv", assignments, ASSIGNMENT_COLUMNS)
     assignments["queue"] = assignments["queue"].replace("", pd.NA)
     assignments["interval_start"] = pd.to_datetime(
         assignments["interval_start"], format=DATE_FORMAT
@@ -316,7 +318,7 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
     return Plan(
         scenario=scenario,
         status=status,
-        summary=summary,
+        summary=cast(PlanSummary, summary),  # its files, scenario and status checked above
         staffing=staffing,
         assignments=assignments,
     )
@@ -324,6 +326,15 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
 
 def read_staffing_csv(path: Path) -> pd.DataFrame:
     staffing = pd.read_csv(path, dtype={"queue": str})
+    _check_columns(path, staffing, STAFFING_COLUMNS)
     staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format=DATE_FORMAT)
     staffing["required_agents"] = staffing["required_agents"].astype("Int64")
     return staffing
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    if tuple(frame.columns) != columns:
+        raise PlanError(
+            f"{path}: columns {', '.join(map(str, frame.columns))}; a plan's {path.name} has "
+            f"{', '.join(columns)}"
+        )

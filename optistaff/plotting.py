@@ -13,7 +13,7 @@ show ``ax.figure``. Queues keep one color across every plot (:func:`queue_colors
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from optistaff.plan import Plan
+from optistaff.plan_schema import is_queue_figure
 
 _PALETTE = (
     "#1f77b4",
@@ -274,7 +275,7 @@ def compare_plans(
     ``metric`` (a per-queue figure of summary.json: service_level, abandon_rate,
     shortfall_calls, weighted_shortfall, agent_intervals (shown as agent-hours), value).
     For service level each queue's minimum is marked."""
-    if metric not in COMPARE_METRICS:
+    if metric not in COMPARE_METRICS or not is_queue_figure(metric):
         raise ValueError(f"metric must be one of {', '.join(COMPARE_METRICS)}, got {metric!r}")
     if not plans:
         raise ValueError("compare_plans needs at least one plan")
@@ -293,7 +294,8 @@ def compare_plans(
         scale = factor if factor is not None else plan.scenario.horizon.interval_minutes / 60.0
         values = []
         for q in queues:
-            raw = plan.summary["queues"].get(q, {}).get(metric)
+            totals = plan.summary["queues"].get(q)
+            raw = None if totals is None else totals.get(metric)
             values.append(np.nan if raw is None else float(raw) * scale)
         ax.bar(x - 0.4 + (i + 0.5) * width, values, width, label=name, color=shades[i])
     if metric == "service_level":
@@ -329,7 +331,13 @@ def compare_objectives(
     from optistaff.compare import unique_labels
 
     names = unique_labels([p.scenario.name for p in plans] if labels is None else labels)
-    parts = ("value", "cost", "switching", "weighted_shortfall", "total")
+    parts: tuple[Literal["value", "cost", "switching", "weighted_shortfall", "total"], ...] = (
+        "value",
+        "cost",
+        "switching",
+        "weighted_shortfall",
+        "total",
+    )
     ax = _axis(ax, (9.0, 4.0))
     width = 0.8 / len(plans)
     x = np.arange(len(parts))

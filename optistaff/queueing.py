@@ -1,4 +1,4 @@
-"""Erlang C (M/M/n) and Erlang A (M/M/n+M) performance, exactly as spec/model.md defines it.
+"""Erlang C (M/M/n) and Erlang A (M/M/n+M) performance, exactly as models/00-contract.md defines it.
 
 All functions take array-likes and broadcast them together (numpy rules). Units:
 ``calls`` = calls arriving in the interval, ``aht_s`` = mean handle time in seconds,
@@ -6,7 +6,7 @@ All functions take array-likes and broadcast them together (numpy rules). Units:
 in seconds, ``patience_s`` = mean (exponential) patience in seconds, ``agents`` = number of
 agents (integers >= 0). The offered load is ``a = calls * aht_s / interval_s`` Erlangs.
 
-Null values (model.md's "null") are returned as NaN, and NaN means nothing else:
+Null values (the contract's "null") are returned as NaN, and NaN means nothing else:
 
 * ``calls == 0``: service level, ASA and occupancy are NaN, abandon rate is 0;
 * ``agents == 0`` (and calls > 0): ASA and occupancy are NaN, service level 0,

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from optistaff import __version__, plotting
 from optistaff.plan import Plan
+from optistaff.views import objective_lines, queue_table
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,6 @@ def _shortfall_section(plan: Plan, top: int = 12) -> str:
 
 def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> str:
     """The report page of ``plan`` as one HTML string (see the module docstring)."""
-    from optistaff.cli.solve import objective_lines, queue_table
-
     sc = plan.scenario
     h = sc.horizon
     obj = plan.objective

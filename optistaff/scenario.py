@@ -174,7 +174,7 @@ class Scenario:
         """The resolved scenario as plain data in the public format (side files inlined).
 
         Loading this dict back (``optistaff.loading.scenario_from_dict``) gives an equal
-        scenario. Keys are emitted in the order of product.md.
+        scenario. Keys are emitted in the order of docs/formats.md.
         """
         h = self.horizon
         queues: dict[str, Any] = {}

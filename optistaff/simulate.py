@@ -1,7 +1,7 @@
 """Check a plan by discrete-event simulation: does it deliver the service it promises?
 
 Every figure in a plan comes from steady-state Erlang C / A formulas applied interval by
-interval (spec/model.md). This module simulates the whole horizon, queue by queue, with
+interval (models/00-contract.md). This module simulates the whole horizon, queue by queue, with
 the plan's agents n(q, t), and reports simulated service level, ASA, abandon rate and
 occupancy with 95 % confidence intervals beside the plan's predictions.
 
@@ -24,7 +24,7 @@ per queue and interval in the plan):
   agents start free. After the horizon n = 0: calls still waiting when it ends are
   counted as not answered ("unanswered at close"), calls in service are finished.
 
-Definitions (the plan's, spec/model.md; a call belongs to the interval it ARRIVES in):
+Definitions (the plan's, models/00-contract.md; a call belongs to the interval it ARRIVES in):
 
 * service level = calls answered within τ(q) / calls offered; abandoned calls and calls
   unanswered at close count as not answered;

@@ -14,7 +14,7 @@ that could still win:
   continuation adds the same amounts to both, so the dominating pair stays at least as
   good under the lexicographic rule with tolerance and under a shortfall price.
 
-Ranking follows model.md: S* = min S; then the best total among decisions with
+Ranking follows models/00-contract.md: S* = min S; then the best total among decisions with
 S ≤ S* + max(1e-9·S*, 1e-7); with ``policy.shortfall_price`` one objective,
 value − cost − switching − price·S.
 """
@@ -38,12 +38,12 @@ class TooBig(Exception):
 
 
 def shortfall_tolerance(s_star: float) -> float:
-    """model.md level 1: optimal when S <= S* + max(1e-9·S*, 1e-7)."""
+    """models/00-contract.md level 1: optimal when S <= S* + max(1e-9·S*, 1e-7)."""
     return max(1e-9 * s_star, 1e-7)
 
 
 def total_tolerance(total: float) -> float:
-    """model.md: compared to brute force within 1e-6 relative, 1e-6 absolute near zero."""
+    """The contract: compared to brute force within 1e-6 relative, 1e-6 absolute near zero."""
     return max(1e-6 * abs(total), 1e-6)
 
 
@@ -61,7 +61,7 @@ class Optimum:
     work: int  # transitions examined
 
     def accepts(self, weighted_shortfall: float, total: float) -> list[str]:
-        """Why a plan with these numbers is not optimal by model.md's tolerances ([] if it is)."""
+        """Why a plan with these numbers is not optimal by the contract's tolerances ([] if so)."""
         problems: list[str] = []
         if self.lexicographic:
             limit = self.min_shortfall + shortfall_tolerance(self.min_shortfall)

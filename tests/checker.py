@@ -1,4 +1,5 @@
-"""An independent checker of plan directories, written from spec/model.md and product.md.
+"""An independent checker of plan directories, written from the contract
+(``models/00-contract.md``) and the formats (``docs/formats.md``).
 
 It uses no solver code (nothing from ``optistaff.formulation``, ``optistaff.solvers``
 or ``optistaff.plan``): only the scenario loader and the queueing functions, which are
@@ -198,7 +199,7 @@ def required_agents_range(q: Queue, t: int, interval_s: float) -> tuple[int, int
 
 @dataclass
 class Evaluation:
-    """Every number a plan reports, recomputed from a decision with model.md's formulas."""
+    """Every number a plan reports, recomputed from a decision with the contract's formulas."""
 
     weighted_shortfall: float
     value: float
@@ -217,7 +218,7 @@ class Evaluation:
 
 
 def interval_row(scenario: Scenario, tables: Tables, qi: int, t: int, n: int) -> dict[str, Any]:
-    """The staffing.csv columns of queue ``qi`` in interval t with n agents (model.md),
+    """The staffing.csv columns of queue ``qi`` in interval t with n agents (models/00-contract.md),
     except ``interval_start``, ``queue`` and ``required_agents``."""
     q = scenario.queues[qi]
     lam = q.forecast[t]
@@ -229,7 +230,7 @@ def interval_row(scenario: Scenario, tables: Tables, qi: int, t: int, n: int) ->
         row.update(
             service_level=None,
             asa_s=None,
-            abandon_rate=kpi.abandon_rate,  # model.md leaves it open at λ = 0: queueing decides
+            abandon_rate=kpi.abandon_rate,  # the contract leaves it open at λ = 0: queueing decides
             occupancy=None,
             answered_within_target=0.0,
             served=0.0,
@@ -276,7 +277,7 @@ def evaluate(
     called_in: Iterable[str],
     tables: Tables | None = None,
 ) -> Evaluation:
-    """Objective parts, staffing rows and per-queue totals of a decision (model.md).
+    """Objective parts, staffing rows and per-queue totals of a decision (models/00-contract.md).
 
     Feasibility is not checked here (see :func:`decision_problems`)."""
     tables = Tables(scenario) if tables is None else tables
@@ -359,7 +360,7 @@ def evaluate(
 def decision_problems(
     scenario: Scenario, decision: Decision, called_in: Iterable[str]
 ) -> list[str]:
-    """Every way the decision breaks the rules of model.md's "Agents" and "Decisions"."""
+    """Every way the decision breaks the rules of the contract's "Agents" and "Decisions"."""
     problems: list[str] = []
     called = set(called_in)
     agents = {a.id: a for a in scenario.agents}
@@ -517,14 +518,14 @@ def check_staffing(
                 problems.append(f"{where} {col}: not a number: {rec[col]!r}")
                 continue
             if col == "abandon_rate" and lam == 0:
-                # model.md defines no abandon rate without calls: null or queueing's value
+                # the contract defines no abandon rate without calls: null or queueing's
                 if got is not None and not close(got, want[col]):
                     problems.append(f"{where} {col}: got {got!r}, want null or {want[col]!r}")
                 continue
             scale = CALL_COLUMN_SCALE.get(col, 0.0) * lam * (abs(q.value) if col == "value" else 1)
             if not close(got, want[col], scale):
                 problems.append(f"{where} {col}: got {got!r}, want {want[col]!r}")
-        # model.md's null rules, independent of the queueing module
+        # the contract's null rules, independent of the queueing module
         n = want["agents"]
         unstable = not q.erlang_a and n <= offered_load(q, t, h.interval_s)
         null_rules = {
@@ -545,7 +546,7 @@ def check_staffing(
                 occ = 1.0
             if not close(float(rec["occupancy"]), occ):
                 problems.append(
-                    f"{where} occupancy: got {rec['occupancy']}, model.md gives {occ!r}"
+                    f"{where} occupancy: got {rec['occupancy']}, the contract gives {occ!r}"
                 )
         if lam > 0 and unstable and rec["service_level"] not in ("", "0", "0.0"):
             problems.append(
@@ -642,7 +643,7 @@ def check_summary(
 
 
 def check_plan_dir(path: str | Path, expected_scenario: Scenario | None = None) -> CheckReport:
-    """Check a plan directory against model.md; raise AssertionError listing every problem.
+    """Check a plan directory against the contract; raise AssertionError listing every problem.
 
     With ``expected_scenario``, the plan's scenario.yaml must also describe that scenario
     (same horizon, queues, agents' skills/availability/cost, pins and policy)."""

@@ -109,7 +109,9 @@ def test_compare_bars_are_the_summaries(plan: Plan) -> None:
     ax = plotting.compare_plans([plan, sick], labels=["base", "sick"])
     heights = [b.get_height() for b in ax.patches]  # type: ignore[attr-defined]
     queues = plan.scenario.queue_ids
-    want = [100 * p.summary["queues"][q]["service_level"] for p in (plan, sick) for q in queues]
+    levels = [p.summary["queues"][q]["service_level"] for p in (plan, sick) for q in queues]
+    want = [100 * sl for sl in levels if sl is not None]
+    assert len(want) == len(levels)
     np.testing.assert_allclose(heights, want)
     legend = ax.get_legend()
     assert legend is not None

@@ -1,4 +1,4 @@
-"""optistaff.queueing against published values, model.md semantics, and properties."""
+"""optistaff.queueing against published values, models/00-contract.md semantics, and properties."""
 
 from __future__ import annotations
 
@@ -65,13 +65,13 @@ def test_erlang_a_needs_fewer_agents_than_c() -> None:
 
 def test_sl_definition_is_answered_within_over_offered() -> None:
     """field-notes §3.2: the three SL definitions give 0.858 / 0.870 / 0.880 for this case;
-    model.md wants the first (abandoned calls count as not answered)."""
+    models/00-contract.md wants the first (abandoned calls count as not answered)."""
     perf = performance(100, 180, 1800, 20, 13, patience_s=300)
     assert float(perf.service_level) == pytest.approx(0.858, abs=5e-4)
     assert abs(float(perf.service_level) - 0.870) > 0.005
 
 
-# --- model.md semantics ---------------------------------------------------------------------
+# --- the contract's semantics (models/00-contract.md) ------------------------------------
 
 
 def test_offered_load() -> None:

@@ -1,6 +1,6 @@
 """Independent high-precision reference for Erlang C and Erlang A (mpmath, 40 digits).
 
-Written from the birth–death chain of model.md, not from optistaff.queueing: state
+Written from the birth–death chain of models/00-contract.md, not from optistaff.queueing: state
 probabilities are summed term by term (π_j ∝ a^j/j! for j <= n, π_{n+k} = π_n ∏_{i<=k} λ/(nμ+iθ)),
 abandonment is θ E[Q]/λ, and the mean wait of answered calls is summed over the queue
 length k found by an arriving call: with k calls ahead it is answered with probability
@@ -37,7 +37,7 @@ def reference(
     agents: int,
     patience_s: float | None = None,
 ) -> Ref:
-    """SL, abandon rate, ASA (s), occupancy per model.md; NaN for null."""
+    """SL, abandon rate, ASA (s), occupancy per models/00-contract.md; NaN for null."""
     nan = math.nan
     with mp.workdps(DPS):
         lam = mp.mpf(calls) / interval_s  # per second

@@ -54,7 +54,7 @@ def _simulate(
         "service_level": (done & offered_wait_le_t).mean(axis=1),
         "abandon_rate": (~done).mean(axis=1),
         "asa_s": (waits * done).sum(axis=1) / done.sum(axis=1),
-        # the definition model.md does NOT use: abandoned within t counted as fine
+        # the definition models/00-contract.md does NOT use: abandoned within t counted as fine
         "not_waiting_over_t": (
             (done & offered_wait_le_t) | (~done & (gave_up_after <= within))
         ).mean(axis=1),

@@ -76,7 +76,9 @@ def _check_page(page: str, plan: Plan) -> _Page:
     # the per-queue table carries the summary's numbers
     for qid, totals in plan.summary["queues"].items():
         assert qid in parsed.cells
-        assert f"{100 * totals['service_level']:.1f}%" in parsed.cells
+        service_level = totals["service_level"]
+        assert service_level is not None
+        assert f"{100 * service_level:.1f}%" in parsed.cells
         assert f"{totals['weighted_shortfall']:,.1f}" in parsed.cells
     assert f"{plan.objective['total']:,.2f}" in page
     return parsed

@@ -1,6 +1,6 @@
 """Properties of optimal plans that hold for any scenario (hypothesis, solver only).
 
-Every plan is also checked by the independent checker. Comparisons use model.md's
+Every plan is also checked by the independent checker. Comparisons use the contract's
 tolerances: S within max(1e-9·S, 1e-7), totals within max(1e-6·|total|, 1e-6).
 """
 

@@ -1,5 +1,5 @@
 """Faults: a crash while writing a plan, Ctrl-C during a solve, a full disk and an
-unwritable output directory. Each one keeps the promise of product.md: the plan
+unwritable output directory. Each one keeps the promise of docs/formats.md: the plan
 directory holds the complete old plan or the complete new one, nothing partial is
 left, and the user gets one clear message with the documented exit code (1 for a
 run-time failure, 130 for an interrupt), never a traceback."""
@@ -27,6 +27,7 @@ from optistaff.cli import main
 from optistaff.errors import PlanWriteError
 from optistaff.loading import load_scenario
 from optistaff.plan import FILES, plan_files, read_plan, write_plan_files
+from optistaff.plan_schema import PlanSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -45,7 +46,7 @@ def two_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     return a, b
 
 
-def _summary(directory: Path) -> dict[str, Any]:
+def _summary(directory: Path) -> PlanSummary:
     summary = read_plan(directory).summary
     summary.pop("timing", None)
     return summary

@@ -201,7 +201,7 @@ def test_the_edge_of_every_limit_solves(tmp_path: Path) -> None:
     data["policy"].update(switch_penalty=1e6, threads=1, seed=2**31 - 1)
     plan = optistaff.solve(scenario_from_dict(data), time_limit_s=10)
     assert plan.status == "optimal"
-    assert all(math.isfinite(v) for v in plan.objective.values())
+    assert all(isinstance(v, int | float) and math.isfinite(v) for v in plan.objective.values())
     again = optistaff.read_plan(plan.write(tmp_path / "edge"))
     assert again.summary["objective"] == plan.summary["objective"]
 
@@ -211,8 +211,8 @@ def test_a_plan_at_the_time_limit_says_so_plainly() -> None:
     time), that the gap is unknown, never a made-up number."""
     from dataclasses import replace
 
-    from optistaff.cli.solve import objective_lines
     from optistaff.solvers import SolveStatus
+    from optistaff.views import objective_lines
 
     plan = optistaff.solve(MICHELLE)
     total = plan.summary["objective"]["total"]
@@ -259,13 +259,14 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
     from dataclasses import replace
 
     from optistaff.cli.solve import short_search_warning
+    from optistaff.plan_schema import PlanSummary
     from optistaff.solvers import SolveStatus
 
     plan = optistaff.solve(MICHELLE)
     assert short_search_warning(plan) is None  # optimal: nothing to say
 
     def stopped(limit: float, search: float) -> optistaff.Plan:
-        summary = {
+        summary: PlanSummary = {
             **plan.summary,
             "solver": {**plan.summary["solver"], "time_limit_s": limit},
             "timing": {**plan.summary["timing"], "solve_s": search},

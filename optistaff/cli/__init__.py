@@ -2,7 +2,7 @@
 
 Each command lives in its own module (``optistaff/cli/<command>.py``) exposing a
 click command named ``command``; this module only assembles them and turns
-optistaff's exceptions into one clear message and the exit codes of product.md:
+optistaff's exceptions into one clear message and the exit codes of docs/formats.md:
 0 a plan was written, 1 a run-time failure, 2 bad input, 130 interrupted.
 """
 

@@ -4,17 +4,13 @@ side by side, with deltas against the first."""
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.solve import ProgressPrinter, finite_seconds
+from optistaff.cli.common import load_plan, time_limit_option, wide_console
 from optistaff.compare import (
     ALL_QUEUES,
     Comparison,
@@ -24,8 +20,7 @@ from optistaff.compare import (
     format_value,
     metric_for,
 )
-from optistaff.errors import SolveError, UsageError
-from optistaff.plan import Plan
+from optistaff.errors import UsageError
 from optistaff.solvers import SolveStatus
 
 
@@ -62,58 +57,9 @@ def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
     return table
 
 
-def wide_console(*tables: Table) -> Console:
-    """A console for stdout; when it is not a terminal (a pipe, a file), as wide as the
-    widest table needs, so that nothing is cropped."""
-    out = Console()
-    if not out.is_terminal:
-        wide = out.options.update(width=10_000)
-        needed = max((Measurement.get(out, wide, t).maximum for t in tables), default=80)
-        out = Console(width=max(80, needed))
-    return out
-
-
-def _load(source: Path, index: int, count: int, time_limit_s: float | None) -> Plan:
-    from optistaff.loading import load_scenario
-    from optistaff.pipeline import solve
-    from optistaff.plan import read_plan
-
-    err = Console(stderr=True)
-    if source.is_dir():
-        return read_plan(source)
-    if not source.is_file():
-        raise UsageError(f"{source}: no such scenario file or plan directory")
-    loaded = load_scenario(source)
-    for warning in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
-    err.print(f"solving {source} ({index}/{count})…", highlight=False)
-    printer = ProgressPrinter(err) if sys.stderr.isatty() else None
-    started = time.monotonic()
-    try:
-        plan = solve(loaded, time_limit_s=time_limit_s, progress=printer)
-    finally:
-        if printer is not None:
-            printer.close()
-    if plan.status == SolveStatus.INFEASIBLE:
-        raise SolveError(f"{source}: the pins cannot all hold together; nothing to compare")
-    note = "" if plan.status == SolveStatus.OPTIMAL else " (time limit reached: best plan found)"
-    err.print(
-        f"  {plan.status}{note} in {time.monotonic() - started:.1f} s",
-        highlight=False,
-    )
-    return plan
-
-
 @click.command("compare")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    callback=finite_seconds,
-    help="Seconds the solver may use per scenario (overrides policy.time_limit_s).",
-)
+@time_limit_option("Seconds the solver may use per scenario (overrides policy.time_limit_s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the comparison as CSV (long form).")
 def command(
@@ -129,7 +75,12 @@ def command(
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
         raise UsageError("no such scenario file or plan directory: " + ", ".join(missing))
-    plans = [_load(s, i + 1, len(sources), time_limit_s) for i, s in enumerate(sources)]
+    plans = [
+        load_plan(
+            s, time_limit_s=time_limit_s, purpose="compare", announce=f"{i + 1}/{len(sources)}"
+        )
+        for i, s in enumerate(sources)
+    ]
     comparison = compare(plans, sources=[str(s) for s in sources])
     if as_json:
         click.echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))

@@ -5,7 +5,6 @@ every gain and loss an exact re-solve of the plan's own scenario.yaml."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.compare import wide_console
-from optistaff.cli.solve import finite_seconds, objective_lines
+from optistaff.cli.common import (
+    StepPrinter,
+    on_terminal,
+    refuse_infeasible,
+    time_limit_option,
+    wide_console,
+)
 from optistaff.errors import UsageError
 from optistaff.explain import (
     MINIMUM_LABELS,
     AgentExplanation,
     IntervalExplanation,
-    Outcome,
+    ResolveOutcome,
     binding_minimums,
     clock,
     explain_agent,
@@ -33,6 +37,7 @@ from optistaff.explain import (
 )
 from optistaff.plan import Plan
 from optistaff.solvers import SolveStatus
+from optistaff.views import objective_lines
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -196,27 +201,7 @@ def day_table(plan: Plan) -> Table:
     return table
 
 
-class _Steps:
-    """Shows which re-solve is running (stderr, on a terminal)."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.status: Any = None
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        text = f"{what} ({done + 1}/{total})"
-        if self.status is None:
-            self.status = self.console.status(text)
-            self.status.start()
-        else:
-            self.status.update(text)
-
-    def close(self) -> None:
-        if self.status is not None:
-            self.status.stop()
-
-
-def _outcome(o: Outcome | None) -> dict[str, Any] | None:
+def _outcome(o: ResolveOutcome | None) -> dict[str, Any] | None:
     if o is None:
         return None
     return {"status": str(o.status), "weighted_shortfall": o.weighted_shortfall, "total": o.total}
@@ -260,14 +245,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     is_flag=True,
     help="Only the binding minimums (no re-solves for one more agent).",
 )
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    callback=finite_seconds,
-    help="Seconds each re-solve may use (overrides policy.time_limit_s).",
-)
+@time_limit_option("Seconds each re-solve may use (overrides policy.time_limit_s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def command(
     plan_dir: Path,
@@ -288,10 +266,8 @@ def command(
             "SCENARIO -o DIR)"
         )
     plan = read_plan(plan_dir)
-    if plan.status == SolveStatus.INFEASIBLE:
-        raise UsageError(f"{plan_dir}: the plan is infeasible; there is nothing to explain")
-    err = Console(stderr=True)
-    steps = _Steps(err) if sys.stderr.isatty() else None
+    refuse_infeasible(plan, plan_dir, "explain")
+    steps = on_terminal(StepPrinter, Console(stderr=True))
     try:
         if agent is not None:
             if no_resolve:
@@ -346,7 +322,7 @@ def command(
         _warn_not_optimal(out, ex.one_more_agent["status"], ex.base)
 
 
-def _warn_not_optimal(out: Console, statuses: pd.Series, base: Outcome | None) -> None:
+def _warn_not_optimal(out: Console, statuses: pd.Series, base: ResolveOutcome | None) -> None:
     if any(s != "optimal" for s in statuses) or (
         base is not None and base.status != SolveStatus.OPTIMAL
     ):

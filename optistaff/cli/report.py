@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import matplotlib
 
+from optistaff.cli.common import load_plan, refuse_infeasible
 from optistaff.errors import PlanWriteError, UsageError
 
 matplotlib.use("Agg")  # no display needed; the figures are rendered to PNG
@@ -29,15 +30,10 @@ def command(plan_dir: Path, output: Path | None, dpi: int) -> None:
     """Write a self-contained HTML report of PLAN (a plan directory, or a scenario file,
     which is solved first): summary, per-queue table, shortfalls and every plot, with no
     external resources."""
-    from optistaff.compare import load_plan
     from optistaff.report import write_report
-    from optistaff.solvers import SolveStatus
 
-    if not plan_dir.exists():
-        raise UsageError(f"{plan_dir}: no such plan directory or scenario file")
-    plan = load_plan(plan_dir)
-    if plan.status == SolveStatus.INFEASIBLE:
-        raise UsageError(f"{plan_dir}: the plan is infeasible; there is nothing to report")
+    plan = load_plan(plan_dir, time_limit_s=None, warnings=None)
+    refuse_infeasible(plan, plan_dir, "report")
     target = output if output is not None else Path(f"{plan.scenario.name}-report.html")
     if target.is_dir():
         raise UsageError(f"-o {target}: is a directory; give a file name (report.html)")

@@ -18,13 +18,11 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.solve import finite_seconds
-from optistaff.errors import OptistaffError, SolveError, UsageError
-from optistaff.plan import Plan
+from optistaff.cli.common import load_plan, time_limit_option, wide_console
+from optistaff.errors import OptistaffError, UsageError
 from optistaff.simulate import METRICS, SimulationReport, iter_flagged, outside_counts
 
 _LABELS = {
@@ -140,33 +138,10 @@ def interval_table(report: SimulationReport) -> Table:
     return table
 
 
-def _print(console: Console, table: Table) -> None:
-    """Print a table; when stdout is not a terminal (a pipe, a file), as wide as it needs."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    wide = console.options.update(width=10_000)
-    needed = Measurement.get(console, wide, table).maximum
-    Console(width=max(80, needed)).print(table)
-
-
-def _load(source: Path, time_limit_s: float | None) -> Plan:
-    from optistaff.loading import load_scenario
-    from optistaff.pipeline import solve
-    from optistaff.plan import read_plan
-    from optistaff.solvers import SolveStatus
-
-    if not source.exists():
-        raise UsageError(f"{source}: no such plan directory or scenario file")
-    if source.is_dir():
-        return read_plan(source)
-    scenario = load_scenario(source)
-    for warning in scenario.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    plan = solve(scenario, time_limit_s=time_limit_s)
-    if plan.status == SolveStatus.INFEASIBLE:
-        raise SolveError(f"{source}: the pins cannot all hold together; nothing to simulate")
-    return plan
+def _print(table: Table) -> None:
+    """Print a table on stdout; when it is not a terminal (a pipe, a file), as wide as it
+    needs."""
+    wide_console(table).print(table)
 
 
 @click.command("simulate")
@@ -194,14 +169,7 @@ def _load(source: Path, time_limit_s: float | None) -> Plan:
     help="Worker processes (default: the number of CPUs, fewer for small runs); "
     "results do not depend on it.",
 )
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    callback=finite_seconds,
-    help="Solver seconds when SCENARIO is a scenario file.",
-)
+@time_limit_option("Solver seconds when SCENARIO is a scenario file.")
 @click.option(
     "--plot",
     "plot_path",
@@ -232,7 +200,7 @@ def command(
             raise UsageError(f"--plot {plot_path}: directory {parent} does not exist")
         if plot_path.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise UsageError(f"--plot {plot_path}: give a .png, .pdf or .svg file")
-    plan = _load(source, time_limit_s)
+    plan = load_plan(source, time_limit_s=time_limit_s, purpose="simulate", warnings="plain")
     started = time.monotonic()
     report = simulate_plan(
         plan,
@@ -256,7 +224,7 @@ def command(
         f"{replications} simulated day{'s' if replications != 1 else ''} (seed {seed}, "
         f"handle times {handle}) in {elapsed:.1f} s"
     )
-    _print(out, day_table(report))
+    _print(day_table(report))
     counts = outside_counts(report)
     total = len(report.intervals)
     out.print(
@@ -264,10 +232,10 @@ def command(
         + ", ".join(f"{_LABELS[m]} {counts[m]}/{total}" for m in METRICS)
     )
     if all_intervals:
-        _print(out, interval_table(report))
+        _print(interval_table(report))
     else:
         table = flagged_table(report, "service_level", _TOP)
         if table is not None:
-            _print(out, table)
+            _print(table)
     if plot_path is not None:
         out.print(f"plot written to {plot_path}")

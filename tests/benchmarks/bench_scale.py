@@ -22,7 +22,7 @@ The straightforward model (``straightforward.py``: one binary per agent × queue
 interval, ordered increments, one horizon model) solves the S and M cases with the same
 thread count; the benchmark prints the time ratio (a lower bound, ``>``, when the
 straightforward model stops at its time limit) and whether both optima agree within
-model.md's tolerances (level 1: max(1e-9·S, 1e-7); level 2: mip_gap relative, 1e-6
+the contract's tolerances (level 1: max(1e-9·S, 1e-7); level 2: mip_gap relative, 1e-6
 absolute floor), both objectives recomputed by the checker's own arithmetic.
 
 The scaling sweep solves 500 → 10,000 agents at 30 queues, 96 intervals, 40 skill
@@ -193,7 +193,7 @@ def generate(
 
 
 def agree(a: dict[str, float], b: dict[str, float], rounding: dict[str, float]) -> str:
-    """Do two lexicographic optima agree (model.md's tolerances)? 'yes', 'yes (rounding)'
+    """Do two lexicographic optima agree (the contract's tolerances)? 'yes', 'yes (rounding)'
     when only within the straightforward model's integer rounding, else 'NO'."""
     s_a, s_b = a["weighted_shortfall"], b["weighted_shortfall"]
     tol1 = max(1e-9 * min(s_a, s_b), 1e-7)

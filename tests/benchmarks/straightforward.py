@@ -1,4 +1,4 @@
-"""The straightforward formulation of spec/model.md, as a textbook would write it.
+"""The straightforward formulation of models/00-contract.md, as a textbook would write it.
 
 A reference for ``bench_scale.py`` (speed and agreement), deliberately *not* using
 optistaff's solver or its decompositions:
@@ -19,7 +19,7 @@ curves); each level is scaled to integers by the largest power of ten that keeps
 coefficient ≤ 2**30 (CP-SAT 9.15 returns wrong optima with coefficients near 1e10),
 rounding the cumulative tables (so Σ_k of the rounded increments is round(f(n)·scale)).
 CP-SAT runs with default settings except the thread count, the time limit and the
-stopping gaps of model.md (level 1 absolute 1e-7, level 2 relative ``mip_gap`` with a
+stopping gaps of models/00-contract.md (level 1 absolute 1e-7, level 2 relative ``mip_gap`` with a
 1e-6 absolute floor). ``shortfall_price`` is not supported (not needed by the benchmark).
 """
 

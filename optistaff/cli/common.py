@@ -1,0 +1,210 @@
+"""What several commands share: the ``--time-limit`` option, the progress display on
+stderr, the PLAN|SCENARIO argument (a plan directory read, or a scenario solved), and a
+stdout console wide enough for a table.
+
+Commands import from here, never from each other. Light to import (no pandas, no
+solver): the heavy modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import click
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from optistaff.errors import SolveError, UsageError
+from optistaff.solvers import Progress, SolveStatus
+
+if TYPE_CHECKING:  # pandas: imported when a command runs (see optistaff/__init__.py)
+    from optistaff.plan import Plan
+    from optistaff.scenario import Scenario
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# -- options ---------------------------------------------------------------------------
+
+
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets nan and inf through; a time limit must be a finite number."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
+    return value
+
+
+def time_limit_option(help: str) -> Callable[[_F], _F]:
+    """``--time-limit SECONDS`` (a finite number > 0, or the policy's), as
+    ``time_limit_s``; ``help`` says what the seconds cover in this command."""
+    return click.option(
+        "--time-limit",
+        "time_limit_s",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        callback=finite_seconds,
+        help=help,
+    )
+
+
+# -- progress on stderr ----------------------------------------------------------------
+
+
+class Spinner:
+    """One line of status on stderr (a rich spinner) while something long runs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status: Any = None
+
+    def show(self, text: str) -> None:
+        if self.status is None:
+            self.status = self.console.status(text)
+            self.status.start()
+        else:
+            self.status.update(text)
+
+    def close(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+class ProgressPrinter(Spinner):
+    """Shows the best objective and bound while a long solve runs (a
+    :data:`~optistaff.solvers.ProgressCallback`)."""
+
+    def __call__(self, event: Progress) -> None:
+        if event.elapsed_s < 1.0:
+            return
+        if event.stage == "intervals":
+            text = f"solving interval {event.intervals_done + 1}/{event.intervals_total}"
+        else:
+            what = "weighted shortfall" if event.stage == "shortfall" else "value"
+            text = (
+                f"{what}: best {event.objective:,.4f}, bound {event.bound:,.4f} "
+                f"({event.elapsed_s:.0f} s)"
+            )
+        self.show(text)
+
+
+class StepPrinter(Spinner):
+    """Shows which of several steps (re-solves) is running: ``what (3/7)``."""
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        self.show(f"{what} ({done + 1}/{total})")
+
+
+_S = TypeVar("_S", bound=Spinner)
+
+
+def on_terminal(kind: type[_S], err: Console) -> _S | None:
+    """A ``kind`` spinner on ``err`` when stderr is a terminal; else None (nothing shown)."""
+    return kind(err) if sys.stderr.isatty() else None
+
+
+# -- scenarios and plans ---------------------------------------------------------------
+
+
+def print_warnings(scenario: Scenario, err: Console) -> None:
+    """The scenario's warnings, one per line on ``err``."""
+    for warning in scenario.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+
+
+def solve_with_progress(
+    scenario: Scenario,
+    err: Console,
+    *,
+    time_limit_s: float | None,
+    threads: int | None = None,
+    started: float | None = None,
+) -> Plan:
+    """:func:`optistaff.solve`, showing its progress on ``err`` when it is a terminal."""
+    from optistaff.pipeline import solve
+
+    printer = on_terminal(ProgressPrinter, err)
+    try:
+        return solve(
+            scenario, time_limit_s=time_limit_s, threads=threads, progress=printer, started=started
+        )
+    finally:
+        if printer is not None:
+            printer.close()
+
+
+def load_plan(
+    source: Path,
+    *,
+    time_limit_s: float | None,
+    purpose: str | None = None,
+    announce: str | None = None,
+    warnings: Literal["rich", "plain"] | None = "rich",
+) -> Plan:
+    """A PLAN|SCENARIO argument as a plan: a directory is read as a plan; a file is a
+    scenario, solved (nothing written).
+
+    ``purpose`` (``"compare"``): a solved scenario whose pins cannot all hold is refused
+    (SolveError, "…; nothing to compare"); without it the infeasible plan is returned.
+    ``announce`` (``"1/2"``): the solve is shown on stderr ("solving X (1/2)…", its
+    progress on a terminal, then its status and seconds). ``warnings``: how the
+    scenario's warnings are printed on stderr: ``"rich"`` (as ``solve`` does),
+    ``"plain"`` (``warning: …`` lines, never wrapped) or not at all (None).
+    """
+    from optistaff.loading import load_scenario
+    from optistaff.pipeline import solve
+    from optistaff.plan import read_plan
+
+    if not source.exists():
+        raise UsageError(f"{source}: no such plan directory or scenario file")
+    if source.is_dir():
+        return read_plan(source)
+    err = Console(stderr=True)
+    loaded = load_scenario(source)
+    if warnings == "rich":
+        print_warnings(loaded, err)
+    elif warnings == "plain":
+        for warning in loaded.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    if announce is None:
+        plan = solve(loaded, time_limit_s=time_limit_s)
+    else:
+        err.print(f"solving {source} ({announce})…", highlight=False)
+        started = time.monotonic()
+        plan = solve_with_progress(loaded, err, time_limit_s=time_limit_s)
+    if purpose is not None and plan.status == SolveStatus.INFEASIBLE:
+        raise SolveError(f"{source}: the pins cannot all hold together; nothing to {purpose}")
+    if announce is not None:
+        note = (
+            "" if plan.status == SolveStatus.OPTIMAL else " (time limit reached: best plan found)"
+        )
+        err.print(
+            f"  {plan.status}{note} in {time.monotonic() - started:.1f} s",
+            highlight=False,
+        )
+    return plan
+
+
+def refuse_infeasible(plan: Plan, source: Path, purpose: str) -> None:
+    """An infeasible plan (its pins contradict) has nothing to ``purpose``: UsageError."""
+    if plan.status == SolveStatus.INFEASIBLE:
+        raise UsageError(f"{source}: the plan is infeasible; there is nothing to {purpose}")
+
+
+# -- stdout ----------------------------------------------------------------------------
+
+
+def wide_console(*tables: Table) -> Console:
+    """A console for stdout; when it is not a terminal (a pipe, a file), as wide as the
+    widest table needs, so that nothing is cropped."""
+    out = Console()
+    if not out.is_terminal:
+        wide = out.options.update(width=10_000)
+        needed = max((Measurement.get(out, wide, t).maximum for t in tables), default=80)
+        out = Console(width=max(80, needed))
+    return out

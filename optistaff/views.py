@@ -1,0 +1,77 @@
+"""Views of a plan that the command line and the HTML report share: the per-queue table
+(a rich :class:`~rich.table.Table`) and the status and objective lines.
+
+No click and no printing here: the command line prints these, :mod:`optistaff.report`
+turns them into HTML.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from optistaff.plan import Plan
+from optistaff.solvers import SolveStatus
+
+
+def queue_table(plan: Plan, title: str | None = None) -> Table:
+    """The per-queue table: calls, SL vs its minimum, abandon, agent-hours, shortfall
+    (calls and weighted) and value. Columns for standards no queue has are left out."""
+    scenario = plan.scenario
+    hours_per_interval = scenario.horizon.interval_minutes / 60.0
+    daily = any(q.daily_service_level is not None for q in scenario.queues)
+    abandon = any(q.patience_s is not None for q in scenario.queues)
+    headers = ["queue", "calls", "SL", "min SL"]
+    headers += ["daily min"] if daily else []
+    headers += ["abandon"] if abandon else []
+    headers += ["agent-h", "short", "weighted", "value"]
+    table = Table(title=title, title_justify="left")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "queue" else "right")
+    for queue in scenario.queues:
+        totals = plan.summary["queues"][queue.id]
+        short = totals["shortfall_calls"]
+        row = [
+            queue.id,
+            f"{totals['calls']:,.0f}",
+            _pct(totals["service_level"]),
+            _pct(queue.min_service_level),
+        ]
+        if daily:
+            row.append(_pct(queue.daily_service_level))
+        if abandon:
+            row.append(_pct(totals["abandon_rate"]) if queue.patience_s is not None else "-")
+        row += [
+            f"{totals['agent_intervals'] * hours_per_interval:,.1f}",
+            f"{short:,.1f}",
+            f"{totals['weighted_shortfall']:,.1f}",
+            f"{totals['value']:,.1f}",
+        ]
+        table.add_row(*row, style="red" if short > 1e-9 else "")
+    return table
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def objective_lines(plan: Plan) -> list[str]:
+    """The status (with bound and gap when the time limit stopped the search), the
+    objective parts, and the agents called in (when any)."""
+    obj = plan.summary["objective"]
+    limit = ""
+    if plan.status == SolveStatus.FEASIBLE:
+        bound, gap = plan.summary["bound"], plan.summary["gap"]
+        limit = (
+            f" (time limit reached: bound {bound:,.4f}, gap {gap:.2e})"
+            if bound is not None and gap is not None
+            else " (time limit reached: the best plan found; no bound proven, gap unknown)"
+        )
+    lines = [
+        f"status: {plan.status}{limit}",
+        f"weighted shortfall {obj['weighted_shortfall']:,.3f} · value {obj['value']:,.3f} · "
+        f"cost {obj['cost']:,.2f} · switches {obj['switches']} ({obj['switching']:,.2f}) · "
+        f"total {obj['total']:,.3f}",
+    ]
+    if plan.called_in:
+        lines.append(f"called in: {', '.join(plan.called_in)}")
+    return lines

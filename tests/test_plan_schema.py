@@ -1,0 +1,77 @@
+"""``optistaff.plan_schema`` describes the plan files exactly as optistaff writes them:
+the TypedDicts list summary.json's keys in their order, the column constants the CSV
+headers; read_plan refuses CSV files with other columns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import optistaff
+from optistaff import plan_schema as schema
+from optistaff.errors import PlanError
+
+MICHELLE = Path(__file__).resolve().parent.parent / "scenarios" / "michelle.yaml"
+
+
+def _keys(typed_dict: Any) -> list[str]:
+    return list(typed_dict.__annotations__)
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    plan = optistaff.solve(MICHELLE)
+    assert "files" not in plan.summary  # added when the plan is written
+    written: Path = plan.write(tmp_path_factory.mktemp("schema") / "michelle")
+    return written
+
+
+def test_summary_json_has_the_keys_of_plan_summary_in_order(plan_dir: Path) -> None:
+    summary = json.loads((plan_dir / "summary.json").read_text())
+    assert list(summary) == _keys(schema.PlanSummary)
+    assert list(summary["scenario"]) == _keys(schema.ScenarioInfo)
+    assert list(summary["versions"]) == _keys(schema.Versions)
+    assert list(summary["solver"]) == _keys(schema.SolverSettings)
+    assert list(summary["objective"]) == _keys(schema.Objective)
+    assert summary["queues"]
+    for totals in summary["queues"].values():
+        assert list(totals) == _keys(schema.QueueTotals)
+    assert list(summary["files"]) == ["assignments.csv", "scenario.yaml", "staffing.csv"]
+    assert list(summary["timing"]) == _keys(schema.Timing)
+    assert optistaff.read_plan(plan_dir).summary == summary
+
+
+def test_queue_figures_are_the_keys_of_queue_totals() -> None:
+    assert tuple(_keys(schema.QueueTotals)) == schema.QUEUE_FIGURES
+    assert all(schema.is_queue_figure(key) for key in schema.QUEUE_FIGURES)
+    assert not schema.is_queue_figure("agent_hours")
+
+
+def test_csv_headers_are_the_schema_columns(plan_dir: Path) -> None:
+    for name, columns in (
+        ("staffing.csv", schema.STAFFING_COLUMNS),
+        ("assignments.csv", schema.ASSIGNMENT_COLUMNS),
+    ):
+        header = (plan_dir / name).read_text().splitlines()[0]
+        assert tuple(header.split(",")) == columns
+
+
+@pytest.mark.parametrize("name", ["staffing.csv", "assignments.csv"])
+def test_read_plan_refuses_other_columns(plan_dir: Path, tmp_path: Path, name: str) -> None:
+    """Even with summary.json's hashes made to match, a renamed column is refused."""
+    copy = tmp_path / "plan"
+    copy.mkdir()
+    for f in plan_dir.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    lines = (copy / name).read_text().splitlines(keepends=True)
+    lines[0] = lines[0].replace("queue", "skill", 1)
+    (copy / name).write_text("".join(lines))
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["files"][name] = "sha256:" + hashlib.sha256((copy / name).read_bytes()).hexdigest()
+    (copy / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(PlanError, match=rf"{name}: columns .*skill.*; a plan's {name} has"):
+        optistaff.read_plan(copy)
