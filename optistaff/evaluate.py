@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optistaff import queueing
-from optistaff.plan_schema import STAFFING_COLUMNS, Objective, QueueTotals
-from optistaff.scenario import Queue, Scenario
+from optistaff import queueing, time_varying
+from optistaff.plan_schema import STAFFING_COLUMNS, TIME_VARYING_COLUMNS, Objective, QueueTotals
+from optistaff.scenario import Queue, QueueModelName, Scenario
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,12 @@ def evaluate(
     scenario: Scenario,
     assignment: Mapping[tuple[str, int], str | None],
     called_in: Iterable[str],
+    queue_model: QueueModelName | None = None,
 ) -> Evaluation:
-    """KPIs and objective of an assignment ``{(agent_id, t): queue_id or None}``."""
+    """KPIs and objective of an assignment ``{(agent_id, t): queue_id or None}``, under
+    ``queue_model`` (default: the scenario's ``policy.queue_model``): every interval a
+    steady state (``stationary``), or each queue over the day as one chain with its
+    state carried over (``time_varying``, :mod:`optistaff.time_varying`)."""
     h = scenario.horizon
     T, Q = h.intervals, len(scenario.queues)
     qidx = {q.id: i for i, q in enumerate(scenario.queues)}
@@ -76,12 +80,17 @@ def evaluate(
     total_weighted = 0.0
     labels = h.labels()
     per_queue_rows: list[list[dict[str, Any]]] = []
+    varying = (queue_model or scenario.policy.queue_model) == "time_varying"
     for qi, queue in enumerate(scenario.queues):
         calls = np.asarray(queue.forecast, dtype=float)
         aht = np.asarray(queue.aht_s, dtype=float)
-        perf = queueing.performance(
-            calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s
-        )
+        perf: queueing.Performance | time_varying.Figures
+        if varying:
+            perf = time_varying.performance_of(time_varying.day_of(scenario, qi, n[qi]))
+        else:
+            perf = queueing.performance(
+                calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s
+            )
         required = required_agents(queue, h.interval_s)
         has_standard = (
             queue.min_service_level is not None
@@ -98,6 +107,9 @@ def evaluate(
                 ab = float(perf.abandon_rate[t])
                 answered = lam * sl
                 served = lam * (1.0 - ab)
+                if varying:  # (answered before the horizon end: not all who stay)
+                    assert isinstance(perf, time_varying.Figures)
+                    served = float(perf.answered[t])
                 s_sl = (
                     max(0.0, queue.min_service_level * lam - answered)
                     if queue.min_service_level is not None
@@ -140,6 +152,10 @@ def evaluate(
                     "shortfall_occupancy_calls": s_occ,
                 }
             )
+            if varying:
+                assert isinstance(perf, time_varying.Figures)
+                q_rows[-1]["occupancy"] = _null(perf.occupancy[t])  # (also without calls)
+                q_rows[-1]["unanswered_at_end_calls"] = float(perf.waiting_at_end[t])
         per_queue_rows.append(q_rows)
         calls_sum = float(calls.sum())
         answered_sum = math.fsum(r["answered_within_target"] for r in q_rows)
@@ -172,6 +188,10 @@ def evaluate(
             "agent_intervals": int(n[qi].sum()),
             "value": q_value,
         }
+        if varying:
+            queue_totals[queue.id]["unanswered_at_end"] = math.fsum(
+                r["unanswered_at_end_calls"] for r in q_rows
+            )
     for t in range(T):
         for qi in range(Q):
             rows.append(per_queue_rows[qi][t])
@@ -193,7 +213,8 @@ def evaluate(
         "switches": switches,
         "total": total,
     }
-    staffing = pd.DataFrame(rows, columns=list(STAFFING_COLUMNS))
+    columns = TIME_VARYING_COLUMNS if varying else STAFFING_COLUMNS
+    staffing = pd.DataFrame(rows, columns=list(columns))
     staffing["required_agents"] = staffing["required_agents"].astype("Int64")
     return Evaluation(staffing, objective, queue_totals)
 

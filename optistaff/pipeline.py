@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
+from typing import cast
 
 import pandas as pd
 
@@ -27,8 +28,8 @@ from optistaff.errors import UsageError
 from optistaff.evaluate import evaluate
 from optistaff.formulation import AllocationProblem, build_problem
 from optistaff.plan import Plan
-from optistaff.plan_schema import ASSIGNMENT_COLUMNS, PlanSummary
-from optistaff.scenario import Scenario
+from optistaff.plan_schema import ASSIGNMENT_COLUMNS, PlanSummary, Proof, SolverSettings
+from optistaff.scenario import QueueModelName, Scenario
 from optistaff.solvers import ProgressCallback, SolveStatus
 
 #: Called with every plan :func:`solve` returns. The test suite registers the independent
@@ -115,8 +116,19 @@ def solve(
 
     total = float(ev.objective["total"])
     bound = result.bound
+    shortfall_bound = result.shortfall_bound
+    status = result.status
     gap: float | None = None
-    if bound is not None and result.status != SolveStatus.INFEASIBLE:
+    varying = policy.queue_model == "time_varying"
+    proof: Proof | None = None
+    if varying and status != SolveStatus.INFEASIBLE:
+        # the stationary optimiser's plan, with time-varying figures: nothing is proven
+        # for the time-varying objective (models/12-time-varying.md); what was proven
+        # for the stationary one is kept beside it
+        stationary = evaluate(scenario, assignment, called, "stationary")
+        proof = _proof(status, bound, shortfall_bound, float(stationary.objective["total"]))
+        status, bound, shortfall_bound = SolveStatus.FEASIBLE, None, None
+    if bound is not None and status != SolveStatus.INFEASIBLE:
         bound = max(bound, total)
         gap = (bound - total) / max(abs(bound), 1e-6)
     summary: PlanSummary = {
@@ -139,11 +151,11 @@ def solve(
             "threads": policy.threads,
             "seed": policy.seed,
         },
-        "status": str(result.status),
+        "status": str(status),
         "objective": ev.objective,
         "bound": bound,
         "gap": gap,
-        "shortfall_bound": result.shortfall_bound,
+        "shortfall_bound": shortfall_bound,
         "called_in": called,
         "queues": ev.queues,
         "timing": {
@@ -152,11 +164,13 @@ def solve(
             "total_s": round(time.monotonic() - clock_start, 3),
         },
     }
+    if varying:
+        summary = _time_varying_summary(summary, "stationary", proof)
     staffing = ev.staffing.copy()
     staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
     plan = Plan(
         scenario=scenario,
-        status=result.status,
+        status=status,
         summary=summary,
         staffing=staffing,
         assignments=_assignment_frame(scenario, assignment),
@@ -164,6 +178,126 @@ def solve(
     for hook in PLAN_HOOKS:
         hook(plan)
     return plan
+
+
+def _proof(
+    status: SolveStatus, bound: float | None, shortfall_bound: float | None, total: float
+) -> Proof:
+    """The optimiser's status, bound and gap for the objective it optimised."""
+    gap = None
+    if bound is not None:
+        bound = max(bound, total)
+        gap = (bound - total) / max(abs(bound), 1e-6)
+    return {"status": str(status), "bound": bound, "gap": gap, "shortfall_bound": shortfall_bound}
+
+
+def _time_varying_summary(
+    summary: PlanSummary, optimised_for: str | None, proof: Proof | None
+) -> PlanSummary:
+    """``summary`` with the keys of time-varying figures: ``queue_model`` after the
+    status and, when the optimiser chose the plan by another model, ``optimised_for``
+    and its ``proof`` in the solver block (key order as in
+    :class:`~optistaff.plan_schema.PlanSummary`)."""
+    out: dict[str, object] = {}
+    for key, value in summary.items():
+        out[key] = value
+        if key == "status":
+            out["queue_model"] = "time_varying"
+    if optimised_for is not None:
+        out["solver"] = _with_proof(summary["solver"], optimised_for, proof)
+    return cast(PlanSummary, out)
+
+
+def _with_proof(solver: SolverSettings, optimised_for: str, proof: Proof | None) -> SolverSettings:
+    """``solver`` saying which model the optimiser chose the plan by, and its proof."""
+    out = cast(
+        SolverSettings,
+        {k: v for k, v in solver.items() if k not in ("optimised_for", "proof")},
+    )
+    out["optimised_for"] = optimised_for
+    if proof is not None:
+        out["proof"] = proof
+    return out
+
+
+def evaluate_plan(plan: Plan, queue_model: QueueModelName) -> Plan:
+    """``plan``'s own assignment (and called-in agents) re-evaluated under
+    ``queue_model``, without re-solving: every figure and the objective under that
+    model. The plan keeps its status and bounds only when the model is the one the
+    optimiser proved them for; otherwise it is ``feasible`` with no bound (nothing is
+    proven for the other model)."""
+    from optistaff.plan_schema import queue_model_of
+
+    began = time.monotonic()
+    scenario = replace(plan.scenario, policy=replace(plan.scenario.policy, queue_model=queue_model))
+    starts = {ts: t for t, ts in enumerate(scenario.horizon.interval_starts())}
+    assignment: dict[tuple[str, int], str | None] = {}
+    for agent, ts, queue in plan.assignments.itertuples(index=False):
+        assignment[(str(agent), starts[pd.Timestamp(ts).to_pydatetime()])] = (
+            None if pd.isna(queue) else str(queue)
+        )
+    ev = evaluate(scenario, assignment, plan.called_in)
+    old = plan.summary
+    proved_for = old["solver"].get("optimised_for", queue_model_of(old))
+    same = proved_for == queue_model
+    # what the optimiser proved for its own model: the plan's status and bounds when
+    # its figures are under that model, else the proof kept beside them
+    kept = old["solver"].get("proof")
+    if kept is None and proved_for == queue_model_of(old):
+        kept = {
+            "status": old["status"],
+            "bound": old["bound"],
+            "gap": old["gap"],
+            "shortfall_bound": old["shortfall_bound"],
+        }
+    status = SolveStatus(kept["status"]) if same and kept is not None else SolveStatus.FEASIBLE
+    if plan.status == SolveStatus.INFEASIBLE:
+        status = plan.status
+    total = float(ev.objective["total"])
+    bound = kept["bound"] if same and kept is not None else None
+    gap = None
+    if bound is not None:
+        bound = max(bound, total)
+        gap = (bound - total) / max(abs(bound), 1e-6)
+    solver = cast(
+        SolverSettings,
+        {k: v for k, v in old["solver"].items() if k not in ("optimised_for", "proof")},
+    )
+    if not same:
+        solver = _with_proof(solver, proved_for, kept)
+    summary = cast(PlanSummary, {})
+    summary["scenario"] = {
+        "name": scenario.name,
+        "content_hash": scenario.content_hash(),
+        "input_hash": old["scenario"]["input_hash"],
+    }
+    if "versions" in old:
+        summary["versions"] = old["versions"]
+    summary["solver"] = solver
+    summary["status"] = str(status)
+    summary["objective"] = ev.objective
+    summary["bound"] = bound
+    summary["gap"] = gap
+    summary["shortfall_bound"] = kept["shortfall_bound"] if same and kept is not None else None
+    summary["called_in"] = list(plan.called_in)
+    summary["queues"] = ev.queues
+    if queue_model == "time_varying":
+        summary = _time_varying_summary(summary, None, None)
+    # (the re-evaluation's own time: nothing was built or solved)
+    summary["timing"] = {
+        "build_s": 0.0,
+        "solve_s": 0.0,
+        "total_s": round(time.monotonic() - began, 3),
+    }
+    staffing = ev.staffing.copy()
+    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
+    return Plan(
+        scenario=scenario,
+        status=status,
+        summary=summary,
+        staffing=staffing,
+        assignments=plan.assignments.copy(),
+    )
 
 
 def _prefetch(module: str) -> None:

@@ -33,7 +33,13 @@ import pandas as pd
 import yaml
 
 from optistaff.errors import PlanError, PlanWriteError, ScenarioError
-from optistaff.plan_schema import ASSIGNMENT_COLUMNS, STAFFING_COLUMNS, Objective, PlanSummary
+from optistaff.plan_schema import (
+    ASSIGNMENT_COLUMNS,
+    STAFFING_COLUMNS,
+    TIME_VARYING_COLUMNS,
+    Objective,
+    PlanSummary,
+)
 from optistaff.scenario import Scenario
 from optistaff.solvers import SolveStatus
 
@@ -326,7 +332,8 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
 
 def read_staffing_csv(path: Path) -> pd.DataFrame:
     staffing = pd.read_csv(path, dtype={"queue": str})
-    _check_columns(path, staffing, STAFFING_COLUMNS)
+    columns = TIME_VARYING_COLUMNS if "unanswered_at_end_calls" in staffing else STAFFING_COLUMNS
+    _check_columns(path, staffing, columns)
     staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format=DATE_FORMAT)
     staffing["required_agents"] = staffing["required_agents"].astype("Int64")
     return staffing

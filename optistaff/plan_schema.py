@@ -37,6 +37,11 @@ STAFFING_COLUMNS: tuple[str, ...] = (
     "shortfall_occupancy_calls",
 )
 
+#: ``staffing.csv`` of a plan whose figures are time-varying (``queue_model:
+#: time_varying``): one more column, the calls of the interval still waiting when the
+#: horizon ends (neither answered nor abandoned).
+TIME_VARYING_COLUMNS: tuple[str, ...] = (*STAFFING_COLUMNS, "unanswered_at_end_calls")
+
 #: ``assignments.csv``: one row per (agent, interval_start) the agent works; ``queue``
 #: empty when unassigned.
 ASSIGNMENT_COLUMNS: tuple[str, ...] = ("agent", "interval_start", "queue")
@@ -58,6 +63,16 @@ class Versions(TypedDict):
     python: str
 
 
+class Proof(TypedDict):
+    """``summary["solver"]["proof"]``: what the optimiser proved for the model it chose
+    the plan by (``optimised_for``), when the figures are under another model."""
+
+    status: str
+    bound: float | None
+    gap: float | None
+    shortfall_bound: float | None
+
+
 class SolverSettings(TypedDict):
     """``summary["solver"]``: the backend and the policy it ran with."""
 
@@ -68,6 +83,11 @@ class SolverSettings(TypedDict):
     mip_gap: float
     threads: int
     seed: int
+    #: the queue model the optimiser chose the plan by, when it differs from the model
+    #: of the figures (``queue_model``); absent: the same
+    optimised_for: NotRequired[str]
+    #: the optimiser's status, bounds and gap for ``optimised_for``'s objective
+    proof: NotRequired[Proof]
 
 
 class Objective(TypedDict):
@@ -94,6 +114,8 @@ class QueueTotals(TypedDict):
     weighted_shortfall: float
     agent_intervals: int
     value: float
+    #: time-varying figures only: calls still waiting when the horizon ends
+    unanswered_at_end: NotRequired[float]
 
 
 #: The keys of :class:`QueueTotals`, for lookups by a key chosen at run time
@@ -109,6 +131,7 @@ QueueFigure = Literal[
     "weighted_shortfall",
     "agent_intervals",
     "value",
+    "unanswered_at_end",
 ]
 QUEUE_FIGURES: tuple[QueueFigure, ...] = get_args(QueueFigure)
 
@@ -140,6 +163,8 @@ class PlanSummary(TypedDict):
     versions: NotRequired[Versions]
     solver: SolverSettings
     status: str  # a SolveStatus value: "optimal", "feasible" or "infeasible"
+    #: the queue model of every figure (``models/00-contract.md``); absent: stationary
+    queue_model: NotRequired[str]
     objective: Objective
     bound: float | None  # the solver's bound on total; None: none proven
     gap: float | None  # relative gap between bound and total; None: no bound, or infeasible
@@ -148,3 +173,8 @@ class PlanSummary(TypedDict):
     queues: dict[str, QueueTotals]  # scenario queue order
     files: NotRequired[dict[str, str]]  # file name -> "sha256:…" of the 3 other files
     timing: NotRequired[Timing]
+
+
+def queue_model_of(summary: PlanSummary) -> str:
+    """The queue model of a plan's figures (``stationary`` for plans that do not say)."""
+    return summary.get("queue_model", "stationary")

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 Objective = Literal["within_target", "served"]
+#: The queue model of a plan's figures (``models/00-contract.md``, "Queue models").
+QueueModelName = Literal["stationary", "time_varying"]
 
 ALLOWED_INTERVAL_MINUTES = (5, 10, 15, 20, 30, 60)
 
@@ -121,6 +123,34 @@ class Policy:
     mip_gap: float = 1e-6
     threads: int = 1
     seed: int = 0
+    queue_model: QueueModelName = "stationary"
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """Calls of one queue at a boundary: ``waiting`` and ``in_service`` (counts)."""
+
+    waiting: int = 0
+    in_service: int = 0
+
+
+@dataclass(frozen=True)
+class InitialState:
+    """The known state of the queues at boundary ``at`` (an interval index; 0 = the
+    horizon start), for the time-varying model: from there on each listed queue starts
+    from its state instead of its carried-over one (queues not listed: empty at the
+    horizon start, carried over at a later boundary). ``at_text`` as written."""
+
+    at: int
+    queues: tuple[tuple[str, QueueState], ...]
+    at_text: str = ""
+
+    def of(self, queue_id: str) -> QueueState | None:
+        """The state given for ``queue_id``, or None."""
+        for qid, state in self.queues:
+            if qid == queue_id:
+                return state
+        return None
 
 
 # Scenario.agent's id -> Agent dict of each live scenario, keyed by id(scenario) and
@@ -146,6 +176,7 @@ class Scenario:
     warnings: tuple[str, ...] = ()
     # hash of the raw input files (scenario + parents + side files), if loaded from disk
     input_hash: str | None = None
+    initial_state: InitialState | None = None
 
     @property
     def queue_ids(self) -> tuple[str, ...]:
@@ -219,6 +250,15 @@ class Scenario:
             data["pins"] = [
                 {"agent": p.agent, "queue": p.queue, "from": p.from_, "to": p.to} for p in self.pins
             ]
+        if self.initial_state is not None:
+            state = self.initial_state
+            data["initial_state"] = {
+                "at": state.at_text or h.label(state.at),
+                "queues": {
+                    qid: {"waiting": st.waiting, "in_service": st.in_service}
+                    for qid, st in state.queues
+                },
+            }
         pol = self.policy
         data["policy"] = {
             "objective": pol.objective,
@@ -229,6 +269,8 @@ class Scenario:
             "threads": pol.threads,
             "seed": pol.seed,
         }
+        if pol.queue_model != "stationary":  # (so stationary plans keep their bytes)
+            data["policy"]["queue_model"] = pol.queue_model
         return data
 
     def content_hash(self) -> str:

@@ -10,7 +10,20 @@ from __future__ import annotations
 from rich.table import Table
 
 from optistaff.plan import Plan
+from optistaff.plan_schema import queue_model_of
 from optistaff.solvers import SolveStatus
+
+#: How each queue model is named to a planner (tables, reports, comparisons).
+QUEUE_MODEL_LABELS = {
+    "stationary": "stationary model (each interval in steady state)",
+    "time_varying": "time-varying model (the day as it runs: queues carried over)",
+}
+
+
+def model_line(plan: Plan) -> str:
+    """Which queue model the plan's figures are from, in words."""
+    model = queue_model_of(plan.summary)
+    return f"figures: {QUEUE_MODEL_LABELS.get(model, model)}"
 
 
 def queue_table(plan: Plan, title: str | None = None) -> Table:
@@ -59,7 +72,13 @@ def objective_lines(plan: Plan) -> list[str]:
     objective parts, and the agents called in (when any)."""
     obj = plan.summary["objective"]
     limit = ""
-    if plan.status == SolveStatus.FEASIBLE:
+    optimised_for = plan.summary["solver"].get("optimised_for")
+    if plan.status == SolveStatus.FEASIBLE and optimised_for is not None:
+        limit = (
+            f" (chosen by the {optimised_for} optimiser: nothing is proven for the "
+            f"{queue_model_of(plan.summary).replace('_', '-')} figures; no bound)"
+        )
+    elif plan.status == SolveStatus.FEASIBLE:
         bound, gap = plan.summary["bound"], plan.summary["gap"]
         limit = (
             f" (time limit reached: bound {bound:,.4f}, gap {gap:.2e})"
@@ -74,4 +93,6 @@ def objective_lines(plan: Plan) -> list[str]:
     ]
     if plan.called_in:
         lines.append(f"called in: {', '.join(plan.called_in)}")
+    if queue_model_of(plan.summary) != "stationary":
+        lines.append(model_line(plan))
     return lines

@@ -52,6 +52,13 @@ STAFFING_COLUMNS = (
 )
 ASSIGNMENT_COLUMNS = ("agent", "interval_start", "queue")
 # columns that are differences/products of call counts: compared relative to λ (or w·λ)
+#: a time-varying plan's staffing.csv: one more column (the contract, "Queue models")
+TIME_VARYING_COLUMNS = (*STAFFING_COLUMNS, "unanswered_at_end_calls")
+#: the largest chain (states) the dense reference is asked to solve for one queue
+TV_REFERENCE_STATES = 60
+#: ... and the longest horizon (intervals)
+TV_REFERENCE_INTERVALS = 8
+
 CALL_COLUMN_SCALE = {
     "answered_within_target": 1.0,
     "served": 1.0,
@@ -212,6 +219,7 @@ class Evaluation:
     rows: dict[tuple[int, str], dict[str, Any]]  # (t, queue) -> staffing columns
     queues: dict[str, dict[str, Any]]  # queue -> summary.json per-queue block
     scales: dict[str, float] = field(default_factory=dict)  # size of summed terms, for tolerances
+    skipped: list[str] = field(default_factory=list)  # time-varying queues not recomputed
 
     def key(self) -> tuple[float, float]:
         return (self.weighted_shortfall, self.total)
@@ -261,6 +269,129 @@ def interval_row(scenario: Scenario, tables: Tables, qi: int, t: int, n: int) ->
     return row
 
 
+def tv_reference_states(scenario: Scenario, qi: int, agents: list[int]) -> int:
+    """The checker's own truncation for the dense reference: the most agents, the start
+    state and the backlog an overload can build, plus a generous Poisson margin."""
+    q = scenario.queues[qi]
+    interval_s = scenario.horizon.interval_s
+    state = scenario.initial_state.of(q.id) if scenario.initial_state is not None else None
+    start = 0 if state is None else state.waiting + state.in_service
+    backlog = worst = 0.0
+    for t, lam in enumerate(q.forecast):
+        capacity = agents[t] * interval_s / q.aht_s[t] if not q.erlang_a else math.inf
+        backlog = max(0.0, backlog + lam - capacity)
+        worst = max(worst, backlog)
+    peak = max(q.forecast, default=0.0)
+    return int(max(agents, default=0) + start + worst + peak + 8 * math.sqrt(peak + 1) + 12)
+
+
+def tv_rows(scenario: Scenario, qi: int, agents: list[int]) -> list[dict[str, Any]] | None:
+    """Queue ``qi``'s staffing rows under the time-varying model from the dense
+    reference (tests/tv_reference.py); None when its chain is too large for it."""
+    import numpy as np
+    from tv_reference import reference
+
+    q = scenario.queues[qi]
+    K = tv_reference_states(scenario, qi, agents)
+    if K > TV_REFERENCE_STATES or scenario.horizon.intervals > TV_REFERENCE_INTERVALS:
+        return None
+    state = scenario.initial_state.of(q.id) if scenario.initial_state is not None else None
+    if state is not None and scenario.initial_state is not None and scenario.initial_state.at:
+        return None  # (the reference starts at the horizon start only)
+    interval_s = scenario.horizon.interval_s
+    ref = reference(
+        np.asarray(q.forecast, dtype=float),
+        np.asarray(q.aht_s, dtype=float),
+        np.asarray(agents),
+        interval_s,
+        q.answer_within_s,
+        q.patience_s,
+        K,
+        start_waiting=0 if state is None else state.waiting,
+        start_in_service=0 if state is None else state.in_service,
+    )
+    rows = []
+    for t, lam in enumerate(q.forecast):
+        n = agents[t]
+        h = q.aht_s[t]
+        within = float(ref.answered_within[t])
+        answered = float(ref.answered[t])
+        abandoned = float(ref.abandoned[t])
+        row: dict[str, Any] = {"agents": n, "calls": lam, "aht_s": h}
+        row["service_level"] = within / lam if lam > 0 else None
+        row["asa_s"] = (
+            float(ref.wait_answered_s[t]) / answered if lam > 0 and answered > 0 else None
+        )
+        row["abandon_rate"] = abandoned / lam if lam > 0 else 0.0
+        row["occupancy"] = float(ref.busy_s[t]) / (n * interval_s) if n > 0 else None
+        row["answered_within_target"] = within if lam > 0 else 0.0
+        row["served"] = answered if lam > 0 else 0.0
+        worth = within if scenario.policy.objective == "within_target" else answered
+        row["value"] = q.value * worth if lam > 0 else 0.0
+        s, r, o = q.min_service_level, q.max_abandon_rate, q.max_occupancy
+        row["shortfall_sl_calls"] = 0.0 if s is None or lam == 0 else max(0.0, s * lam - within)
+        row["shortfall_abandon_calls"] = (
+            0.0 if r is None or lam == 0 else max(0.0, abandoned - r * lam)
+        )
+        row["shortfall_occupancy_calls"] = (
+            0.0 if o is None or lam == 0 else max(0.0, lam - o * n * interval_s / h)
+        )
+        row["unanswered_at_end_calls"] = float(ref.waiting_at_end[t])
+        rows.append(row)
+    return rows
+
+
+def tv_rows_from_file(
+    scenario: Scenario, qi: int, agents: list[int], records: dict[tuple[int, str], dict[str, str]]
+) -> list[dict[str, Any]]:
+    """For a time-varying queue too large for the dense reference: the file's own
+    service level, abandon rate, ASA, occupancy and unanswered calls, and every other
+    column derived from them with the contract's formulas (so the derived columns, the
+    conservation of calls and the objective are still checked)."""
+    q = scenario.queues[qi]
+    interval_s = scenario.horizon.interval_s
+    rows = []
+    for t, lam in enumerate(q.forecast):
+        rec = records.get((t, q.id), {})
+
+        def num(col: str, rec: dict[str, str] = rec) -> float | None:
+            text = rec.get(col, "")
+            return None if text == "" else float(text)
+
+        n, h = agents[t], q.aht_s[t]
+        sl, ab, left = num("service_level"), num("abandon_rate"), num("unanswered_at_end_calls")
+        within = lam * sl if lam > 0 and sl is not None else 0.0
+        abandoned = lam * ab if lam > 0 and ab is not None else 0.0
+        answered = lam - abandoned - (left or 0.0) if lam > 0 else 0.0
+        worth = within if scenario.policy.objective == "within_target" else answered
+        s_, r_, o_ = q.min_service_level, q.max_abandon_rate, q.max_occupancy
+        rows.append(
+            {
+                "agents": n,
+                "calls": lam,
+                "aht_s": h,
+                "service_level": sl if lam > 0 else None,
+                "asa_s": num("asa_s"),
+                "abandon_rate": ab if lam > 0 else num("abandon_rate"),
+                "occupancy": num("occupancy"),
+                "answered_within_target": within,
+                "served": answered,
+                "value": q.value * worth,
+                "shortfall_sl_calls": 0.0
+                if s_ is None or lam == 0
+                else max(0.0, s_ * lam - within),
+                "shortfall_abandon_calls": (
+                    0.0 if r_ is None or lam == 0 else max(0.0, abandoned - r_ * lam)
+                ),
+                "shortfall_occupancy_calls": (
+                    0.0 if o_ is None or lam == 0 else max(0.0, lam - o_ * n * interval_s / h)
+                ),
+                "unanswered_at_end_calls": left if left is not None else 0.0,
+            }
+        )
+    return rows
+
+
 def count_switches(decision: Decision) -> int:
     """Agent on q in t and on another queue in t+1 (both assigned, both worked)."""
     switches = 0
@@ -276,8 +407,13 @@ def evaluate(
     decision: Decision,
     called_in: Iterable[str],
     tables: Tables | None = None,
+    file_rows: dict[tuple[int, str], dict[str, str]] | None = None,
 ) -> Evaluation:
     """Objective parts, staffing rows and per-queue totals of a decision (models/00-contract.md).
+
+    Time-varying figures come from the dense reference where the chain is small enough,
+    else (``skipped``) from ``file_rows`` (the plan's staffing.csv) by
+    :func:`tv_rows_from_file`.
 
     Feasibility is not checked here (see :func:`decision_problems`)."""
     tables = Tables(scenario) if tables is None else tables
@@ -293,15 +429,24 @@ def evaluate(
 
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     queues: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []  # time-varying queues too large for the dense reference
     shortfall_total = 0.0
     value_total = 0.0
     shortfall_scale = 0.0
+    varying = policy.queue_model == "time_varying"
     for qi, q in enumerate(scenario.queues):
         calls = answered = served = abandoned = per_interval_shortfall = value = 0.0
         agent_intervals = 0
+        tv = None
+        if varying:
+            agents_q = [n_of[q.id, t] for t in range(horizon.intervals)]
+            tv = tv_rows(scenario, qi, agents_q)
+            if tv is None:
+                skipped.append(q.id)
+                tv = tv_rows_from_file(scenario, qi, agents_q, file_rows or {})
         for t in range(horizon.intervals):
             n = n_of[q.id, t]
-            row = interval_row(scenario, tables, qi, t, n)
+            row = interval_row(scenario, tables, qi, t, n) if tv is None else tv[t]
             rows[t, q.id] = row
             lam = q.forecast[t]
             calls += lam
@@ -333,6 +478,8 @@ def evaluate(
             "agent_intervals": agent_intervals,
             "value": value,
         }
+        if tv is not None:
+            queues[q.id]["unanswered_at_end"] = sum(r["unanswered_at_end_calls"] for r in tv)
 
     cost = sum(a.cost * a.available_intervals for a in scenario.agents if a.id in called)
     switches = count_switches(decision)
@@ -354,6 +501,7 @@ def evaluate(
         rows=rows,
         queues=queues,
         scales={"shortfall": shortfall_scale, "total": total_scale},
+        skipped=skipped,
     )
 
 
@@ -467,6 +615,13 @@ def read_assignments(
     return decision
 
 
+def staffing_records(path: Path, scenario: Scenario) -> dict[tuple[int, str], dict[str, str]]:
+    """staffing.csv's rows by (interval index, queue), as text."""
+    index = {label: t for t, label in enumerate(scenario.horizon.labels())}
+    with (path / "staffing.csv").open(newline="") as fh:
+        return {(index.get(r["interval_start"], -1), r["queue"]): r for r in csv.DictReader(fh)}
+
+
 def check_staffing(
     path: Path,
     scenario: Scenario,
@@ -474,10 +629,12 @@ def check_staffing(
     problems: list[str],
 ) -> None:
     h = scenario.horizon
+    varying = scenario.policy.queue_model == "time_varying"
+    columns = TIME_VARYING_COLUMNS if varying else STAFFING_COLUMNS
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != STAFFING_COLUMNS:
-            problems.append(f"staffing.csv columns {reader.fieldnames}, want {STAFFING_COLUMNS}")
+        if tuple(reader.fieldnames or ()) != columns:
+            problems.append(f"staffing.csv columns {reader.fieldnames}, want {columns}")
             return
         records = list(reader)
     expected_keys = [(h.label(t), q.id) for t in range(h.intervals) for q in scenario.queues]
@@ -511,7 +668,7 @@ def check_staffing(
             want_req = req_range[0] if req_range[0] == req_range[1] else req_range
             problems.append(f"{where} required_agents: got {required}, want {want_req}")
         lam = q.forecast[t]
-        for col in STAFFING_COLUMNS[4:]:
+        for col in columns[4:]:
             try:
                 got = _parse_float(rec[col])
             except ValueError:
@@ -525,8 +682,27 @@ def check_staffing(
             scale = CALL_COLUMN_SCALE.get(col, 0.0) * lam * (abs(q.value) if col == "value" else 1)
             if not close(got, want[col], scale):
                 problems.append(f"{where} {col}: got {got!r}, want {want[col]!r}")
-        # the contract's null rules, independent of the queueing module
         n = want["agents"]
+        if varying:
+            # the contract's null rules of time-varying figures
+            tv_null = {
+                "service_level": lam == 0,
+                "occupancy": n == 0,
+                "asa_s": want["asa_s"] is None,
+            }
+            for col, is_null in tv_null.items():
+                if (rec[col] == "") != is_null:
+                    problems.append(
+                        f"{where} {col}: {'null' if is_null else 'a number'} expected, "
+                        f"got {rec[col]!r}"
+                    )
+            if lam > 0:
+                left = float(rec["unanswered_at_end_calls"] or 0.0)
+                ab = float(rec["abandon_rate"] or 0.0)
+                if not close(float(rec["served"]) + lam * ab + left, lam, lam):
+                    problems.append(f"{where}: answered + abandoned + unanswered != calls")
+            continue
+        # the contract's null rules, independent of the queueing module
         unstable = not q.erlang_a and n <= offered_load(q, t, h.interval_s)
         null_rules = {
             "service_level": lam == 0,
@@ -625,11 +801,20 @@ def check_summary(
         problems.append(
             f"summary.json queues {list(summary['queues'])}, want {list(scenario.queue_ids)}"
         )
+    varying = scenario.policy.queue_model == "time_varying"
+    if summary.get("queue_model", "stationary") != scenario.policy.queue_model:
+        problems.append(
+            f"summary.json queue_model {summary.get('queue_model')!r}, the scenario's policy "
+            f"says {scenario.policy.queue_model!r}"
+        )
+    if varying and summary["status"] == "optimal" and summary["solver"].get("optimised_for"):
+        problems.append("summary.json: optimal for a model the optimiser did not use")
     for q in scenario.queues:
         got_q = summary["queues"].get(q.id, {})
         want_q = ev.queues[q.id]
         scale = sum(q.forecast) * max(1.0, abs(q.value), abs(q.weight)) * 4
-        for key in QUEUE_SUMMARY_KEYS:
+        keys = (*QUEUE_SUMMARY_KEYS, "unanswered_at_end") if varying else QUEUE_SUMMARY_KEYS
+        for key in keys:
             got = got_q.get(key, "<missing>")
             want = want_q[key]
             if key == "agent_intervals":
@@ -662,7 +847,7 @@ def check_plan_dir(path: str | Path, expected_scenario: Scenario | None = None) 
         a.id for a in scenario.agents if a.optional and any(k[0] == a.id for k in decision)
     )
     problems.extend(decision_problems(scenario, decision, called_in))
-    ev = evaluate(scenario, decision, called_in)
+    ev = evaluate(scenario, decision, called_in, file_rows=staffing_records(path, scenario))
     check_staffing(path / "staffing.csv", scenario, ev, problems)
     check_summary(summary, scenario, ev, problems)
     report = CheckReport(

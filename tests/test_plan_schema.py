@@ -22,6 +22,14 @@ def _keys(typed_dict: Any) -> list[str]:
     return list(typed_dict.__annotations__)
 
 
+def _in_order(data: dict[str, Any], typed_dict: Any) -> bool:
+    """``data`` has every required key of ``typed_dict``, no other key, in its order."""
+    keys = _keys(typed_dict)
+    # (the module's postponed annotations hide NotRequired from __required_keys__)
+    required = {k for k, a in typed_dict.__annotations__.items() if "NotRequired[" not in str(a)}
+    return list(data) == [k for k in keys if k in data] and required <= set(data)
+
+
 @pytest.fixture(scope="module")
 def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plan = optistaff.solve(MICHELLE)
@@ -32,17 +40,36 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_summary_json_has_the_keys_of_plan_summary_in_order(plan_dir: Path) -> None:
     summary = json.loads((plan_dir / "summary.json").read_text())
-    assert list(summary) == _keys(schema.PlanSummary)
+    assert _in_order(summary, schema.PlanSummary)
+    assert "queue_model" not in summary  # a stationary plan keeps its old bytes
     assert list(summary["scenario"]) == _keys(schema.ScenarioInfo)
     assert list(summary["versions"]) == _keys(schema.Versions)
-    assert list(summary["solver"]) == _keys(schema.SolverSettings)
+    assert _in_order(summary["solver"], schema.SolverSettings)
     assert list(summary["objective"]) == _keys(schema.Objective)
     assert summary["queues"]
     for totals in summary["queues"].values():
-        assert list(totals) == _keys(schema.QueueTotals)
+        assert _in_order(totals, schema.QueueTotals)
     assert list(summary["files"]) == ["assignments.csv", "scenario.yaml", "staffing.csv"]
     assert list(summary["timing"]) == _keys(schema.Timing)
     assert optistaff.read_plan(plan_dir).summary == summary
+
+
+def test_a_time_varying_plan_has_its_keys_in_order(tmp_path: Path) -> None:
+    from optistaff.pipeline import evaluate_plan
+
+    plan = evaluate_plan(optistaff.solve(MICHELLE), "time_varying")
+    summary = json.loads((plan.write(tmp_path / "tv") / "summary.json").read_text())
+    assert _in_order(summary, schema.PlanSummary)
+    assert summary["queue_model"] == "time_varying"
+    assert list(summary)[list(summary).index("status") + 1] == "queue_model"
+    assert summary["solver"]["optimised_for"] == "stationary"
+    assert _in_order(summary["solver"], schema.SolverSettings)
+    for totals in summary["queues"].values():
+        assert _in_order(totals, schema.QueueTotals)
+        assert "unanswered_at_end" in totals
+    header = (tmp_path / "tv" / "staffing.csv").read_text().splitlines()[0]
+    assert tuple(header.split(",")) == schema.TIME_VARYING_COLUMNS
+    assert optistaff.read_plan(tmp_path / "tv").summary == summary
 
 
 def test_queue_figures_are_the_keys_of_queue_totals() -> None:

@@ -17,7 +17,17 @@ import click
 from optistaff import __version__
 from optistaff.errors import OptistaffError, ScenarioError
 
-COMMANDS = ("solve", "validate", "erlang", "compare", "explain", "report", "simulate", "generate")
+COMMANDS = (
+    "solve",
+    "validate",
+    "evaluate",
+    "erlang",
+    "compare",
+    "explain",
+    "report",
+    "simulate",
+    "generate",
+)
 
 
 class _LazyGroup(click.Group):

@@ -28,7 +28,7 @@ def short_search_warning(plan: Plan) -> str | None:
     """A plan stopped by the time limit whose search had under a quarter of it: the
     fixed steps (reading, tables, naming, writing) took the rest, so more time would
     buy a much better plan."""
-    if plan.status != SolveStatus.FEASIBLE:
+    if plan.status != SolveStatus.FEASIBLE or plan.summary["solver"].get("optimised_for"):
         return None
     limit = float(plan.summary["solver"]["time_limit_s"])
     search = float(plan.summary["timing"]["solve_s"])

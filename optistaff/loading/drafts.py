@@ -34,6 +34,7 @@ from optistaff.loading.schema import (
     AgentModel,
     FileRef,
     HorizonModel,
+    InitialStateModel,
     PinModel,
     PolicyModel,
     id_text,
@@ -51,6 +52,7 @@ TOP_LEVEL_KEYS = (
     "queues",
     "agents",
     "pins",
+    "initial_state",
     "policy",
 )
 CHANGE_KINDS = ("remove_agents", "add_agents", "scale_forecast", "set")
@@ -89,6 +91,8 @@ class Draft:
     pins: list[tuple[PinModel, At]] = field(default_factory=list)
     policy: PolicyModel | None = None
     policy_at: At | None = None
+    initial_state: InitialStateModel | None = None
+    initial_state_at: At | None = None
     given: set[str] = field(default_factory=set)  # sections present somewhere
     broken: set[str] = field(default_factory=set)  # sections with reported errors
     name: str | None = None
@@ -243,6 +247,18 @@ def draft_from_data(
                 draft.agents[entry.model.id] = entry  # a child entry replaces wholesale
     if "pins" in data:
         _merge_pins(data["pins"], root.at("pins"), draft, ctx)
+    if "initial_state" in data:  # replaces the parent's wholesale
+        draft.initial_state_at = root.at("initial_state")
+        draft.initial_state = None
+        if data["initial_state"] is not None:
+            draft.initial_state = validate(
+                InitialStateModel,
+                data["initial_state"],
+                ctx,
+                lambda loc: root.at("initial_state", *loc),
+            )
+            if draft.initial_state is None:
+                draft.broken.add("initial_state")
     if "policy" in data:
         draft.policy_at = root.at("policy")
         if data["policy"] is None:

@@ -39,6 +39,8 @@ MAX_PATIENCE_S = 1e6  # beyond that, leave patience_s out: Erlang C
 MAX_WORTH = 1e6
 MAX_THREADS = 64  # CP-SAT's own parameter range
 MAX_SEED = 2**31 - 1  # CP-SAT's own parameter range
+# Calls waiting or in service in a queue's initial_state: as many as calls per interval.
+MAX_STATE_CALLS = 1_000_000
 
 # Files.
 MAX_FILE_BYTES = 16 * 2**20  # 16 MiB a file; no reason of its own: bounded time and memory

@@ -53,9 +53,11 @@ from optistaff.scenario import (
     ALLOWED_INTERVAL_MINUTES,
     Agent,
     Horizon,
+    InitialState,
     Pin,
     Policy,
     Queue,
+    QueueState,
     Scenario,
 )
 
@@ -140,6 +142,7 @@ def resolve_draft(
             mip_gap=p.mip_gap,
             threads=p.threads,
             seed=p.seed,
+            queue_model=p.queue_model,
         )
         if p.objective == "served" and queues_known:
             lacking = [qid for qid, q in draft.queues.items() if q.fields.get("patience_s") is None]
@@ -150,6 +153,8 @@ def resolve_draft(
                     "'served' needs patience_s on every queue (Erlang A); "
                     f"missing on: {', '.join(lacking)}",
                 )
+
+    initial_state = _resolve_initial_state(draft, horizon, queue_ids, queues_known, ctx)
 
     if ctx.n_errors or horizon is None:
         return None
@@ -164,6 +169,7 @@ def resolve_draft(
         policy=policy,
         description=draft.description,
         source=source,
+        initial_state=initial_state,
         warnings=tuple(str(p) for p in ctx.problems if p.severity == "warning"),
     )
 
@@ -608,3 +614,65 @@ def _resolve_pins(
             continue
         pins.append(Pin(pin.agent, pin.queue, start_t, end_t, pin.from_.strip(), pin.to.strip()))
     return pins
+
+
+def _resolve_initial_state(
+    draft: Draft,
+    horizon: Horizon | None,
+    queue_ids: set[str],
+    queues_known: bool,
+    ctx: Context,
+) -> InitialState | None:
+    """``initial_state``: its boundary (``at``: a clock time, first occurrence at or
+    after the horizon start, or a date and time; default the horizon start) must be an
+    interval boundary before the horizon's end; every queue named must exist."""
+    model, at = draft.initial_state, draft.initial_state_at
+    if model is None or at is None or horizon is None:
+        return None
+    ok = True
+    for qid in model.queues:
+        if queues_known and qid not in queue_ids:
+            ctx.error(
+                at.at("queues", qid), f"unknown queue '{qid}'{suggest(qid, sorted(queue_ids))}"
+            )
+            ok = False
+    index = 0
+    text = ""
+    if model.at is not None:
+        text = model.at.strip()
+        when = parse_datetime(text)
+        if when is None:
+            minute = parse_clock(text)
+            if minute is None:
+                ctx.error(
+                    at.at("at"),
+                    f"must be a clock time 'HH:MM' or 'YYYY-MM-DD HH:MM', got {model.at!r}",
+                )
+                return None
+            when = horizon.start.replace(hour=0, minute=0) + timedelta(minutes=minute)
+            if when < horizon.start:
+                when += timedelta(days=1)
+        offset = (when - horizon.start) / timedelta(minutes=1)
+        step = horizon.interval_minutes
+        if offset < 0 or offset >= horizon.intervals * step:
+            ctx.error(
+                at.at("at"),
+                f"{text} is outside the horizon {horizon.label(0)} to "
+                f"{horizon.end:%Y-%m-%d %H:%M} (the state is given at a boundary before its end)",
+            )
+            return None
+        if offset % step:
+            ctx.error(
+                at.at("at"),
+                f"{text} is not an interval boundary ({step}-minute intervals from "
+                f"{horizon.start:%H:%M})",
+            )
+            return None
+        index = int(offset // step)
+    if not ok:
+        return None
+    states = tuple(
+        (qid, QueueState(waiting=s.waiting, in_service=s.in_service))
+        for qid, s in model.queues.items()
+    )
+    return InitialState(index, states, text)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from optistaff.loading.limits import (
     MAX_PATIENCE_S,
     MAX_SEED,
+    MAX_STATE_CALLS,
     MAX_THREADS,
     MAX_WORTH,
     MIN_PATIENCE_S,
@@ -124,6 +125,22 @@ class PolicyModel(_Strict):
     mip_gap: NonNegative = _DEFAULT_POLICY.mip_gap
     threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] = _DEFAULT_POLICY.threads
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = _DEFAULT_POLICY.seed
+    queue_model: Literal["stationary", "time_varying"] = _DEFAULT_POLICY.queue_model
+
+
+class QueueStateModel(_Strict):
+    """One queue's calls at the boundary of ``initial_state``."""
+
+    waiting: Annotated[int, Field(ge=0, le=MAX_STATE_CALLS)] = 0
+    in_service: Annotated[int, Field(ge=0, le=MAX_STATE_CALLS)] = 0
+
+
+class InitialStateModel(_Strict):
+    """The ``initial_state`` section: the boundary (``at``, default the horizon start)
+    and the calls of each queue there."""
+
+    at: str | None = None
+    queues: dict[Id, QueueStateModel]
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -132,6 +149,26 @@ _LIMIT_BOUNDS = {MAX_WORTH, MAX_PATIENCE_S, MAX_THREADS, MAX_SEED}
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
+    """The (nested) model that holds the key at ``loc``: through a field that is a
+    model, or a mapping of ids to models (``initial_state.queues.<id>``)."""
+    current = model
+    i = 0
+    while i < len(loc) - 1:
+        field = current.model_fields.get(str(loc[i]))
+        if field is None:
+            break
+        inner = field.annotation
+        args = get_args(inner)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            current, i = inner, i + 1
+        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+            current, i = args[-1], i + 2  # a mapping: skip its key
+        else:
+            break
+    return current
 
 
 def validate(
@@ -147,7 +184,7 @@ def validate(
         errors = exc.errors()
         for err in errors:
             loc = tuple(err["loc"])
-            ctx.error(locate(loc), _describe(err, _allowed_keys(model)))
+            ctx.error(locate(loc), _describe(err, _allowed_keys(_model_at(model, loc))))
     unknown = {err["loc"][0] for err in errors if err["type"] == "extra_forbidden"}
     if len(unknown) == len(errors) and isinstance(data, dict):
         # only unknown keys (already reported): go on without them to find more problems
