@@ -109,6 +109,9 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per plan its figures and deltas (``null`` where missing)."""
         out: dict[str, Any] = {"baseline": self.labels[0], "plans": []}
+        warning = mixed_models_warning(self)
+        if warning is not None:
+            out["warning"] = warning
         for i, label in enumerate(self.labels):
             plan = self.plans[i]
             entry: dict[str, Any] = {
@@ -116,6 +119,7 @@ class Comparison:
                 "source": self.sources[i] if self.sources else None,
                 "scenario": plan.scenario.name,
                 "status": str(plan.status),
+                "queue_model": plan.summary.get("queue_model", "stationary"),
                 "called_in": list(plan.called_in),
             }
             for what, get in (("values", self.value), ("deltas", self.delta)):
@@ -202,6 +206,25 @@ def compare(
         table=table,
         deltas=deltas,
         sources=tuple(sources) if sources is not None else (),
+    )
+
+
+def mixed_models_warning(comparison: Comparison) -> str | None:
+    """A warning when the plans' figures come from different queue models (their deltas
+    then mix the models' difference with the plans')."""
+    from optistaff.plan_schema import queue_model_of
+
+    models = [queue_model_of(p.summary) for p in comparison.plans]
+    if len(set(models)) < 2:
+        return None
+    named = ", ".join(
+        f"{label}: {model.replace('_', '-')}"
+        for label, model in zip(comparison.labels, models, strict=True)
+    )
+    return (
+        f"the plans' figures come from different queue models ({named}); the deltas mix "
+        "the difference of the models with that of the plans (re-evaluate one with "
+        "'optistaff evaluate PLAN --queue-model ...' to compare like with like)"
     )
 
 

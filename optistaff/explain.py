@@ -60,11 +60,18 @@ class ResolveOutcome:
     status: SolveStatus
     weighted_shortfall: float
     total: float
+    #: the model the optimiser chose the plan by, when its figures are another model's
+    optimised_for: str | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> ResolveOutcome:
         obj = plan.summary["objective"]
-        return cls(plan.status, float(obj["weighted_shortfall"]), float(obj["total"]))
+        return cls(
+            plan.status,
+            float(obj["weighted_shortfall"]),
+            float(obj["total"]),
+            plan.summary["solver"].get("optimised_for"),
+        )
 
 
 @dataclass(frozen=True)

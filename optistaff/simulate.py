@@ -1,7 +1,8 @@
 """Check a plan by discrete-event simulation: does it deliver the service it promises?
 
-Every figure in a plan comes from steady-state Erlang C / A formulas applied interval by
-interval (models/00-contract.md). This module simulates the whole horizon, queue by queue, with
+Every figure in a plan comes from its queue model (models/00-contract.md): steady-state
+Erlang C / A formulas interval by interval, or the time-varying chain of each queue over
+the day (models/12-time-varying.md). This module simulates the whole horizon, queue by queue, with
 the plan's agents n(q, t), and reports simulated service level, ASA, abandon rate and
 occupancy with 95 % confidence intervals beside the plan's predictions.
 
@@ -606,13 +607,18 @@ def _queue_frame(plan: Plan, model: SimulationModel, counts: Counts) -> pd.DataF
     occupancy = _predicted(plan, model, "occupancy")
     total_calls = calls.sum(axis=1)
     total_served = served.sum(axis=1)
+    # a time-varying plan expects some calls still waiting when the horizon ends: they
+    # are neither answered nor abandoned, so its abandoned calls are its own column's
+    abandoned = (
+        np.nansum(calls * _predicted(plan, model, "abandon_rate"), axis=1)
+        if "unanswered_at_end_calls" in plan.staffing
+        else total_calls - total_served
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         asa_known = ~np.any((served > 0) & np.isnan(asa), axis=1)
         day = {
             "service_level": np.where(total_calls > 0, within.sum(axis=1) / total_calls, np.nan),
-            "abandon_rate": np.where(
-                total_calls > 0, (total_calls - total_served) / total_calls, np.nan
-            ),
+            "abandon_rate": np.where(total_calls > 0, abandoned / total_calls, np.nan),
             "asa_s": np.where(
                 asa_known & (total_served > 0),
                 np.nansum(served * asa, axis=1) / total_served,

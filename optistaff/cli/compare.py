@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -19,9 +20,12 @@ from optistaff.compare import (
     format_delta,
     format_value,
     metric_for,
+    mixed_models_warning,
 )
 from optistaff.errors import UsageError
+from optistaff.plan_schema import queue_model_of
 from optistaff.solvers import SolveStatus
+from optistaff.views import model_line
 
 
 def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
@@ -91,8 +95,15 @@ def command(
     table = comparison_table(comparison, title=f"compared against {comparison.labels[0]}")
     out = wide_console(table)
     out.print(table)
+    mixed = mixed_models_warning(comparison)
+    if mixed is not None:
+        Console(stderr=True).print(f"[yellow]warning:[/] {mixed}", highlight=False)
     for label, plan in zip(comparison.labels, comparison.plans, strict=True):
-        if plan.status != SolveStatus.OPTIMAL:
+        if queue_model_of(plan.summary) != "stationary":
+            out.print(f"{label}: {model_line(plan)}", highlight=False)
+        if plan.status != SolveStatus.OPTIMAL and plan.summary["solver"].get("optimised_for"):
+            out.print(f"{label}: {plan.status} (chosen by another model's optimiser: no bound)")
+        elif plan.status != SolveStatus.OPTIMAL:
             out.print(f"{label}: {plan.status} (time limit reached: not proven optimal)")
         if plan.called_in:
             out.print(f"{label}: called in {', '.join(plan.called_in)}", highlight=False)

@@ -323,6 +323,13 @@ def command(
 
 
 def _warn_not_optimal(out: Console, statuses: pd.Series, base: ResolveOutcome | None) -> None:
+    if base is not None and base.optimised_for is not None:
+        out.print(
+            f"[yellow]note:[/] the re-solves choose plans by the {base.optimised_for} model "
+            "and report their time-varying figures: the gains compare those figures, "
+            "not proven optima"
+        )
+        return
     if any(s != "optimal" for s in statuses) or (
         base is not None and base.status != SolveStatus.OPTIMAL
     ):
