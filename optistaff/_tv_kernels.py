@@ -1,15 +1,22 @@
-"""Compiled inner loops of the time-varying queue model (:mod:`optistaff.time_varying`).
+"""The compiled day of one queue under the time-varying model (:mod:`optistaff.time_varying`).
 
-Each is one uniformization sweep: repeated products with the step matrix of a
-birth–death chain (and of the positions of waiting calls), summed with Poisson
-weights. numba compiles them on first use and caches the machine code next to this
-file; the arithmetic is the plain loop below, so a run without numba (``OPTISTAFF_NO_JIT``
-set) gives the same numbers, only slower. Measured on contact-center (6 queues, 56
-quarter-hours, 2 cores): see ``tests/benchmarks/bench_time_varying.py``.
+:func:`queue_day` runs the whole horizon of one queue in one call: per interval, the
+boundary map, the uniformization sweeps of the chain and of the cohorts of waiting
+calls, and the backward values of the τ windows that cross a boundary
+(``models/12-time-varying.md`` has the equations). numba compiles it on first use and
+caches the machine code next to this file; ``OPTISTAFF_NO_JIT=1`` runs the same loops
+as plain Python (same numbers, far slower).
+
+The system state is (e, k): k calls in the system; e ≥ 1 agents finishing a call
+after their staffing ended (the simulator's rule: when n drops, busy agents finish
+their call and no call starts while n or more are in service), e = 0 otherwise. In
+layer e ≥ 1 the n staffed agents are busy too and k − n − e calls wait. A waiting call
+of a cohort is at (e, j): j − 1 calls wait ahead of it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -20,160 +27,463 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Entries below this (probabilities, expected calls) count as empty when a sweep decides
+#: how far the states and positions it must compute reach (error below 1e-24 per step).
+NEGLIGIBLE = 1e-24
+
 
 def _jit(func: F) -> F:
     if os.environ.get("OPTISTAFF_NO_JIT"):
         return func
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return func
+    import numba
+
     return cast(F, numba.njit(cache=True, nogil=True)(func))
 
 
-#: Entries below this (probabilities, expected calls) are taken as zero when the sweep
-#: decides how far up the states it must compute (the error is below 1e-40 per step).
-NEGLIGIBLE = 1e-40
+@_jit
+def poisson(rate_time: float, tail: float) -> FloatArray:
+    """Pois(m; rate_time) for m = 0..M (log space), M the first index whose upper tail
+    is below ``tail``."""
+    if rate_time <= 0.0:
+        return np.ones(1)
+    top = math.ceil(rate_time + 10.0 * math.sqrt(rate_time) + 30.0)
+    w = np.empty(top + 1)
+    log_r = math.log(rate_time)
+    acc = -rate_time
+    w[0] = math.exp(acc)
+    for m in range(1, top + 1):
+        acc += log_r - math.log(m)
+        w[m] = math.exp(acc)
+    # drop the far tail
+    upper = 0.0
+    cut = top + 1
+    for m in range(top, -1, -1):
+        upper += w[m]
+        if upper >= tail:
+            cut = m + 1
+            break
+    return w[: max(cut, 1)].copy()
 
 
 @_jit
-def sweep(
+def _layer_rates(
+    lam: float, n: int, mu: float, theta: float, E1: int, S: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float]:
+    """Per layer e and state/position index i: the π outflow (birth + completions +
+    abandonment), the cohort's move down (to j − 1 in its layer; answered from (0, 1)),
+    the completion rate of layer e (→ e − 1), and the cohort's total outflow; and the
+    uniformization rate (at least every outflow)."""
+    out_pi = np.zeros((E1, S))
+    down = np.zeros((E1, S))
+    comp = np.zeros(E1)
+    out_c = np.zeros((E1, S))
+    rate = 0.0
+    for e in range(E1):
+        comp[e] = (n + e) * mu if e > 0 else 0.0
+        for k in range(S):
+            if e == 0:
+                death = min(k, n) * mu + max(k - n, 0) * theta
+            else:
+                death = (n + e) * mu + max(k - n - e, 0) * theta
+            out_pi[e, k] = lam + death
+            j = k + 1  # position of index k
+            d = n * mu + (j - 1) * theta if e == 0 else (j - 1) * theta
+            down[e, k] = d
+            out_c[e, k] = d + comp[e] + theta
+            rate = max(rate, out_pi[e, k], out_c[e, k])
+    return out_pi, down, comp, out_c, max(rate, 1e-300)
+
+
+@_jit
+def _sweep(
     pi: FloatArray,
-    cohorts: FloatArray,
-    ages: FloatArray,
+    C: FloatArray,
+    A: FloatArray,
     cur: int,
-    birth: float,
-    death: FloatArray,
-    stay_pi: FloatArray,
-    down: FloatArray,
-    stay_c: FloatArray,
-    inv_rate: float,
+    lam: float,
     n: int,
-    w: FloatArray,
-    tw: FloatArray,
-    wmat: FloatArray,
+    mu: float,
+    theta: float,
+    length: float,
+    node_times: FloatArray,
+    tail: float,
 ) -> tuple[
     FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray
 ]:
-    """One sweep of the chain π, the cohorts' positions and their age sums (rows of
-    ``cohorts`` / ``ages``; arrivals join row ``cur``), with end weights ``w``,
-    integral weights ``tw`` and node weights ``wmat`` (one row per node). Returns the
-    end values, ∫π, ∫head and ∫mass of each cohort, ∫ head of each age row, π at the
-    nodes. Only the states up to the highest one holding more than ``NEGLIGIBLE`` are
-    computed (one more per step, as arrivals climb)."""
-    size = pi.shape[0]
-    rows, width = cohorts.shape
-    nodes = wmat.shape[0]
-    steps = w.shape[0]
+    """Propagate π (layers × states), the cohorts C and their age sums A (rows × layers ×
+    positions; arrivals join row ``cur``) over ``length`` seconds at constant rates.
+    Returns the end values, ∫π (layers × states), per row ∫answered-from-the-head,
+    ∫abandonment and ∫waits-of-answered, and π at ``node_times`` (nodes × layers ×
+    states)."""
+    E1, S = pi.shape
+    R = C.shape[0]
+    out_pi, down, comp, out_c, rate = _layer_rates(lam, n, mu, theta, E1, S)
+    w = poisson(rate * length, tail)
+    nodes = node_times.shape[0]
+    top = w.shape[0]
+    wn = []
+    for q in range(nodes):
+        wq = poisson(rate * node_times[q], tail)
+        wn.append(wq)
+        top = max(top, wq.shape[0])
+    steps = top
+    wfull = np.zeros(steps)
+    wfull[: w.shape[0]] = w
+    # integral weights: P(N(rate·T) > m) / rate
+    tw = np.zeros(steps)
+    upper = 0.0
+    for m in range(w.shape[0] - 1, -1, -1):
+        tw[m] = upper / rate
+        upper += w[m]
+    wnode = np.zeros((nodes, steps))
+    for q in range(nodes):
+        wnode[q, : wn[q].shape[0]] = wn[q]
     x = pi.copy()
-    c = cohorts.copy()
-    a = ages.copy()
+    c = C.copy()
+    a = A.copy()
     nx = np.zeros_like(x)
     nc = np.zeros_like(c)
     na = np.zeros_like(a)
-    hi = 0  # highest state of π above NEGLIGIBLE
-    for k in range(size):
-        if x[k] > NEGLIGIBLE:
-            hi = k
-    top = 0  # highest position of a cohort above NEGLIGIBLE
-    for i in range(rows):
-        for j in range(width):
-            if (c[i, j] > NEGLIGIBLE or a[i, j] > NEGLIGIBLE) and j > top:
-                top = j
-    end_pi = w[0] * x
-    end_c = w[0] * c
-    end_a = w[0] * a
+    end_pi = wfull[0] * x
+    end_c = wfull[0] * c
+    end_a = wfull[0] * a
     int_pi = tw[0] * x
-    int_head = np.zeros(rows)
-    int_mass = np.zeros(rows)
-    int_a0 = np.zeros(rows)
-    for i in range(rows):
-        int_head[i] = tw[0] * c[i, 0]
-        int_a0[i] = tw[0] * a[i, 0]
-        s = 0.0
-        for j in range(width):
-            s += c[i, j]
-        int_mass[i] = tw[0] * s
-    node_pi = np.zeros((nodes, size))
+    head = np.zeros(R)
+    gone = np.zeros(R)
+    waits = np.zeros(R)
+    node_pi = np.zeros((nodes, E1, S))
     for q in range(nodes):
-        for k in range(size):
-            node_pi[q, k] = wmat[q, 0] * x[k]
+        node_pi[q] = wnode[q, 0] * x
+    # the bands that hold mass: states [plo, phi] of π; positions [clo[r], chi[r]] of
+    # cohort r; layers up to etop (π) and ctop (cohorts) — layers only feed the one
+    # below them, π moves one state per step, a cohort only down, or up by arrivals
+    plo, phi, etop = S, 0, 0
+    for e in range(E1):
+        for k in range(S):
+            if x[e, k] > NEGLIGIBLE:
+                plo, phi, etop = min(plo, k), max(phi, k), max(etop, e)
+    plo = min(plo, phi)
+    clo = np.full(R, S - 1)
+    chi = np.zeros(R, dtype=np.int64)
+    ctop = 0
+    for r in range(R):
+        for e in range(E1):
+            for j in range(S):
+                if c[r, e, j] > NEGLIGIBLE or a[r, e, j] > NEGLIGIBLE:
+                    clo[r] = min(clo[r], j)
+                    chi[r] = max(chi[r], j)
+                    ctop = max(ctop, e)
+        clo[r] = min(clo[r], chi[r])
+    inv = 1.0 / rate
+    birth = lam * inv
+    for r in range(R):
+        for e in range(E1):
+            s = 0.0
+            for j in range(S):
+                s += c[r, e, j]
+            gone[r] += tw[0] * s * theta
+        head[r] += tw[0] * c[r, 0, 0] * n * mu
+        waits[r] += tw[0] * a[r, 0, 0] * n * mu
     for m in range(1, steps):
-        span = min(hi + 2, size)
-        for k in range(span):
-            v = stay_pi[k] * x[k]
-            if k > 0:
-                v += birth * x[k - 1]
-            if k + 1 < size:
-                v += death[k + 1] * x[k + 1]
-            nx[k] = v
-        reach = span - n  # positions arrivals can reach: k = n .. span − 1
-        if reach > 0 and reach - 1 > top:
-            top = min(reach - 1, width - 1)
-        cols = min(top + 1, width)
-        for i in range(rows):
-            for j in range(cols):
-                v = stay_c[j] * c[i, j]
-                u = stay_c[j] * a[i, j] + c[i, j] * inv_rate
-                if j + 1 < width:
-                    v += down[j + 1] * c[i, j + 1]
-                    u += down[j + 1] * a[i, j + 1]
-                nc[i, j] = v
-                na[i, j] = u
-        for j in range(max(reach, 0)):
-            nc[cur, j] += birth * x[n + j]
+        k0 = max(plo - 1, 0)
+        k1 = min(phi + 2, S)  # (exclusive)
+        # π: arrivals, completions (and finishing agents: layer e → e − 1), abandonment
+        for e in range(etop + 1):
+            for k in range(max(k0, n + e) if e > 0 else k0, k1):
+                v = (1.0 - out_pi[e, k] * inv) * x[e, k]
+                if k > 0:
+                    v += birth * x[e, k - 1]
+                if k + 1 < S:
+                    if e == 0:
+                        v += (min(k + 1, n) * mu + max(k + 1 - n, 0) * theta) * inv * x[0, k + 1]
+                    else:
+                        v += max(k + 1 - n - e, 0) * theta * inv * x[e, k + 1]
+                    if e + 1 < E1:
+                        v += comp[e + 1] * inv * x[e + 1, k + 1]
+                nx[e, k] = v
+        # arrivals that wait join cohort ``cur`` at index k − n − e (position k − n − e + 1)
+        if k1 - 1 - n > chi[cur]:
+            chi[cur] = min(k1 - 1 - n, S - 1)
+            if clo[cur] > chi[cur]:
+                clo[cur] = chi[cur]
+        ctop = max(ctop, etop)
+        for r in range(R):
+            j0 = max(clo[r] - 1, 0)
+            j1 = min(chi[r] + 1, S)
+            if r == cur:
+                j0 = 0 if k0 <= n + etop else min(j0, k0 - n - etop)
+                j0 = max(j0, 0)
+            for e in range(ctop + 1):
+                for j in range(j0, j1):
+                    stay = 1.0 - out_c[e, j] * inv
+                    v = stay * c[r, e, j]
+                    u = stay * a[r, e, j] + c[r, e, j] * inv
+                    if j + 1 < S:
+                        v += down[e, j + 1] * inv * c[r, e, j + 1]
+                        u += down[e, j + 1] * inv * a[r, e, j + 1]
+                    if e + 1 < E1:
+                        v += comp[e + 1] * inv * c[r, e + 1, j]
+                        u += comp[e + 1] * inv * a[r, e + 1, j]
+                    nc[r, e, j] = v
+                    na[r, e, j] = u
+            clo[r] = j0
+        for e in range(etop + 1):
+            first = n + e if e > 0 else n
+            for k in range(max(first, k0), k1):
+                j = k - n - e
+                if j < S:
+                    nc[cur, e, j] += birth * x[e, k]
         x, nx = nx, x
         c, nc = nc, c
         a, na = na, a
-        if span > hi + 1 and x[span - 1] > NEGLIGIBLE:
-            hi = span - 1
-        wm = w[m]
+        # the bands after the step
+        phi = k1 - 1
+        while phi > k0:
+            held = False
+            for e in range(etop + 1):
+                if x[e, phi] > NEGLIGIBLE:
+                    held = True
+            if held:
+                break
+            for e in range(E1):  # (both buffers: a stale value must not come back)
+                x[e, phi] = 0.0
+                nx[e, phi] = 0.0
+            phi -= 1
+        plo = k0
+        while plo < phi:
+            held = False
+            for e in range(etop + 1):
+                if x[e, plo] > NEGLIGIBLE:
+                    held = True
+            if held:
+                break
+            for e in range(E1):
+                x[e, plo] = 0.0
+                nx[e, plo] = 0.0
+            plo += 1
+        while etop > 0:
+            mass = 0.0
+            for k in range(k0, k1):
+                mass += x[etop, k]
+            if mass > NEGLIGIBLE:
+                break
+            for k in range(S):
+                x[etop, k] = 0.0
+                nx[etop, k] = 0.0
+            etop -= 1
+        wm = wfull[m]
         tm = tw[m]
-        for k in range(span):
-            end_pi[k] += wm * x[k]
-            int_pi[k] += tm * x[k]
-        for i in range(rows):
-            s = 0.0
-            for j in range(cols):
-                end_c[i, j] += wm * c[i, j]
-                end_a[i, j] += wm * a[i, j]
-                s += c[i, j]
-            int_head[i] += tm * c[i, 0]
-            int_a0[i] += tm * a[i, 0]
-            int_mass[i] += tm * s
+        for e in range(etop + 1):
+            for k in range(k0, k1):
+                end_pi[e, k] += wm * x[e, k]
+                int_pi[e, k] += tm * x[e, k]
+        for r in range(R):
+            j0, j1 = clo[r], min(chi[r] + 1, S)
+            for e in range(ctop + 1):
+                s = 0.0
+                for j in range(j0, j1):
+                    end_c[r, e, j] += wm * c[r, e, j]
+                    end_a[r, e, j] += wm * a[r, e, j]
+                    s += c[r, e, j]
+                gone[r] += tm * s * theta
+            head[r] += tm * c[r, 0, 0] * n * mu
+            waits[r] += tm * a[r, 0, 0] * n * mu
+            # shrink the row's band where it has emptied
+            while chi[r] > clo[r]:
+                held = False
+                for e in range(ctop + 1):
+                    if c[r, e, chi[r]] > NEGLIGIBLE or a[r, e, chi[r]] > NEGLIGIBLE:
+                        held = True
+                if held:
+                    break
+                for e in range(E1):
+                    c[r, e, chi[r]] = 0.0
+                    nc[r, e, chi[r]] = 0.0
+                    a[r, e, chi[r]] = 0.0
+                    na[r, e, chi[r]] = 0.0
+                chi[r] -= 1
+            while clo[r] < chi[r]:
+                held = False
+                for e in range(ctop + 1):
+                    if c[r, e, clo[r]] > NEGLIGIBLE or a[r, e, clo[r]] > NEGLIGIBLE:
+                        held = True
+                if held:
+                    break
+                for e in range(E1):
+                    c[r, e, clo[r]] = 0.0
+                    nc[r, e, clo[r]] = 0.0
+                    a[r, e, clo[r]] = 0.0
+                    na[r, e, clo[r]] = 0.0
+                clo[r] += 1
         for q in range(nodes):
-            wq = wmat[q, m]
+            wq = wnode[q, m]
             if wq != 0.0:
-                for k in range(span):
-                    node_pi[q, k] += wq * x[k]
-    return end_pi, end_c, end_a, int_pi, int_head, int_mass, int_a0, node_pi
+                for e in range(etop + 1):
+                    for k in range(k0, k1):
+                        node_pi[q, e, k] += wq * x[e, k]
+    return end_pi, end_c, end_a, int_pi, head, gone, waits, node_pi
 
 
 @_jit
-def backward(start: FloatArray, stay: FloatArray, down: FloatArray, wmat: FloatArray) -> FloatArray:
-    """Rows of terminal values on the positions (answered = 1, abandoned = 0) propagated
-    backward: row i gets Σ_m wmat[i, m] P^m start[i] (P the position chain's step)."""
-    rows, width = start.shape
-    steps = wmat.shape[1]
-    v = start.copy()
-    nv = np.empty_like(v)
+def arrival_value(p: FloatArray, V: FloatArray, n: int) -> float:
+    """Σ over states (e, k) of p[e, k] × the value for an arrival there: 1 when it is
+    answered at once (layer 0, k < n), else V[e, j − 1] at its position j = k − n − e + 1."""
+    E1, S = p.shape
+    total = 0.0
+    for k in range(min(n, S)):
+        total += p[0, k]
+    for e in range(E1):
+        first = n + e
+        for k in range(first, S):
+            j = k - first
+            if j < V.shape[1] and e < V.shape[0]:
+                total += p[e, k] * V[e, j]
+    return total
+
+
+@_jit
+def backward(
+    V: FloatArray,
+    lengths: FloatArray,
+    n: int,
+    mu: float,
+    theta: float,
+    tail: float,
+) -> FloatArray:
+    """Rows V[i] (values on (layer, position) at a deadline; answered = 1, abandoned =
+    0) carried backward over ``lengths[i]`` seconds at constant rates: the probability
+    of being answered by the deadline from each (layer, position)."""
+    rows, E1, S = V.shape
+    _out_pi, down, comp, out_c, rate = _layer_rates(0.0, n, mu, theta, E1, S)
+    wl = []
+    top = 1
+    for i in range(rows):
+        wi = poisson(rate * lengths[i], tail)
+        wl.append(wi)
+        top = max(top, wi.shape[0])
+    wm = np.zeros((rows, top))
+    for i in range(rows):
+        wm[i, : wl[i].shape[0]] = wl[i]
+    inv = 1.0 / rate
+    v = V.copy()
+    nv = np.zeros_like(v)
     acc = np.zeros_like(v)
     for i in range(rows):
-        for j in range(width):
-            acc[i, j] = wmat[i, 0] * v[i, j]
-    for m in range(1, steps):
+        acc[i] = wm[i, 0] * v[i]
+    for m in range(1, top):
         for i in range(rows):
-            for j in range(width):
-                u = stay[j] * v[i, j]
-                if j > 0:
-                    u += down[j] * v[i, j - 1]
-                else:
-                    u += down[0]
-                nv[i, j] = u
+            for e in range(E1):
+                for j in range(S):
+                    u = (1.0 - out_c[e, j] * inv) * v[i, e, j]
+                    if j > 0:
+                        u += down[e, j] * inv * v[i, e, j - 1]
+                    elif e == 0:
+                        u += down[0, 0] * inv  # answered from (0, 1)
+                    if e > 0:
+                        u += comp[e] * inv * v[i, e - 1, j]
+                    nv[i, e, j] = u
         v, nv = nv, v
         for i in range(rows):
-            wi = wmat[i, m]
+            wi = wm[i, m]
             if wi != 0.0:
-                for j in range(width):
-                    acc[i, j] += wi * v[i, j]
+                for e in range(E1):
+                    for j in range(S):
+                        acc[i, e, j] += wi * v[i, e, j]
     return acc
+
+
+@_jit
+def tagged_before(after: FloatArray, n_old: int, n_new: int, E1_old: int) -> FloatArray:
+    """Values just before a boundary n_old → n_new from the values just after it, for a
+    waiting call in layer e (n_old + e in service): if n_old + e ≤ n_new, n_new −
+    (n_old + e) calls start and its position falls by as many (answered at ≤ 0, into
+    layer 0); else it moves to layer n_old + e − n_new at the same position."""
+    rows, E1_new, S = after.shape
+    out = np.zeros((rows, E1_old, S))
+    for e in range(E1_old):
+        b = n_old + e
+        for j in range(S):
+            if b <= n_new:
+                to = j - (n_new - b)
+                for i in range(rows):
+                    out[i, e, j] = 1.0 if to < 0 else after[i, 0, to]
+            else:
+                le = b - n_new
+                if le < E1_new:
+                    for i in range(rows):
+                        out[i, e, j] = after[i, le, j]
+    return out
+
+
+@_jit
+def map_system(pi: FloatArray, n_old: int, n_new: int) -> FloatArray:
+    """π across a boundary n_old → n_new: b calls in service (layer 0: min(k, n_old);
+    layer e: n_old + e); b ≤ n_new: layer 0 (waiting calls start); else layer b − n_new."""
+    E1, S = pi.shape
+    top = 0
+    for e in range(E1):
+        for k in range(S):
+            if pi[e, k] > NEGLIGIBLE:
+                b = min(k, n_old) if e == 0 else n_old + e
+                top = max(top, b - n_new)
+    out = np.zeros((top + 1, S))
+    for e in range(E1):
+        for k in range(S):
+            if pi[e, k] > NEGLIGIBLE:
+                b = min(k, n_old) if e == 0 else n_old + e
+                le = b - n_new if b > n_new else 0
+                out[le, k] += pi[e, k]
+    return out
+
+
+@_jit
+def map_cohorts(
+    C: FloatArray, A: FloatArray, n_old: int, n_new: int, E1_new: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Cohorts and age sums across a boundary (as :func:`tagged_before`, forward); per
+    row, the calls answered at the boundary and the sum of their waits."""
+    R, E1, S = C.shape
+    top = E1_new - 1
+    for e in range(E1):
+        b = n_old + e
+        if b > n_new:
+            held = False
+            for r in range(R):
+                for j in range(S):
+                    if C[r, e, j] > NEGLIGIBLE or A[r, e, j] > NEGLIGIBLE:
+                        held = True
+            if held:
+                top = max(top, b - n_new)
+    nc = np.zeros((R, top + 1, S))
+    na = np.zeros((R, top + 1, S))
+    answered = np.zeros(R)
+    waits = np.zeros(R)
+    for r in range(R):
+        for e in range(E1):
+            b = n_old + e
+            for j in range(S):
+                cv, av = C[r, e, j], A[r, e, j]
+                if cv <= NEGLIGIBLE and av <= NEGLIGIBLE:
+                    continue
+                if b <= n_new:
+                    to = j - (n_new - b)
+                    if to < 0:
+                        answered[r] += cv
+                        waits[r] += av
+                    else:
+                        nc[r, 0, to] += cv
+                        na[r, 0, to] += av
+                else:
+                    nc[r, b - n_new, j] += cv
+                    na[r, b - n_new, j] += av
+    return nc, na, answered, waits
+
+
+def _pad_layers(x: FloatArray, E1: int) -> FloatArray:
+    """``x`` (layers on axis −2) with at least ``E1`` layers (zeros added)."""
+    if x.shape[-2] >= E1:
+        return x
+    shape = (*x.shape[:-2], E1, x.shape[-1])
+    out = np.zeros(shape)
+    out[..., : x.shape[-2], :] = x
+    return out

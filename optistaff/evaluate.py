@@ -81,12 +81,20 @@ def evaluate(
     labels = h.labels()
     per_queue_rows: list[list[dict[str, Any]]] = []
     varying = (queue_model or scenario.policy.queue_model) == "time_varying"
+    days = (
+        time_varying.evaluate_days(
+            [time_varying.day_of(scenario, qi, n[qi]) for qi in range(Q)],
+            threads=scenario.policy.threads,
+        )
+        if varying
+        else []
+    )
     for qi, queue in enumerate(scenario.queues):
         calls = np.asarray(queue.forecast, dtype=float)
         aht = np.asarray(queue.aht_s, dtype=float)
         perf: queueing.Performance | time_varying.Figures
         if varying:
-            perf = time_varying.performance_of(time_varying.day_of(scenario, qi, n[qi]))
+            perf = days[qi]
         else:
             perf = queueing.performance(
                 calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s

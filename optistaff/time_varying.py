@@ -101,104 +101,6 @@ class DayFigures:
     in_service_after: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
-def poisson_weights(rate_time: float, tail: float = POISSON_TAIL) -> FloatArray:
-    """Pois(m; rate_time) for m = 0..M, M the first index whose upper tail is below
-    ``tail`` (computed in log space: no underflow for large rate × time)."""
-    if rate_time <= 0:
-        return np.ones(1)
-    width = 10.0 * math.sqrt(rate_time) + 30.0
-    top = math.ceil(rate_time + width)
-    m = np.arange(top + 1, dtype=np.float64)
-    logs = np.empty(top + 1)
-    logs[0] = -rate_time
-    if top:
-        logs[1:] = -rate_time + np.cumsum(math.log(rate_time) - np.log(m[1:]))
-    w = np.exp(logs)
-    upper = np.cumsum(w[::-1])[::-1]  # P(N >= m)
-    keep = int(np.searchsorted(-upper, -tail))  # first m with P(N >= m) < tail
-    return w[: max(keep, 1)]
-
-
-def poisson_matrix(rate_times: FloatArray, tail: float = POISSON_TAIL) -> FloatArray:
-    """Row i: Pois(m; rate_times[i]) for m = 0..M, M enough for the largest rate × time
-    (rows of smaller ones end in zeros)."""
-    r = np.asarray(rate_times, dtype=np.float64)
-    if r.size == 0:
-        return np.zeros((0, 1))
-    top = len(poisson_weights(float(r.max()), tail))
-    m = np.arange(top, dtype=np.float64)
-    log_fact = np.concatenate([[0.0], np.cumsum(np.log(m[1:]))])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_r = np.log(r)
-        logs = -r[:, None] + m[None, :] * log_r[:, None] - log_fact[None, :]
-    out = np.exp(logs)
-    out[r <= 0, :] = 0.0
-    out[r <= 0, 0] = 1.0
-    return np.asarray(out)
-
-
-def _tail_weights(w: FloatArray, rate: float) -> FloatArray:
-    """∫_0^T Pois(m; rate·s) ds = P(N(rate·T) > m) / rate, for the weights ``w``."""
-    upper = np.cumsum(w[::-1])[::-1]
-    above = upper - w  # P(N > m)
-    return np.asarray(np.maximum(above, 0.0) / rate)
-
-
-class _Rates:
-    """One interval's rates on the truncated chain (K + 1 states, positions 1..K + 1),
-    with the per-state arrays computed once."""
-
-    def __init__(self, lam: float, n: int, mu: float, theta: float, K: int) -> None:
-        self.lam, self.n, self.mu, self.theta, self.K = lam, n, mu, theta, K
-        k = np.arange(K + 1, dtype=np.float64)
-        #: death rate of state k: min(k, n)μ + (k − n)⁺θ
-        self.death = np.minimum(k, n) * mu + np.maximum(k - n, 0) * theta
-        #: rate at which position j (index j − 1) moves to j − 1 (answered for j = 1)
-        self.down = n * mu + k * theta
-        self.rate = max(lam + float(self.death[-1]), float(self.down[-1]) + theta, 1e-300)
-
-    def uniform(self) -> float:
-        """The uniformization rate: at least every state's total outflow."""
-        return self.rate
-
-
-def _shift(vec: FloatArray, by: int) -> tuple[FloatArray, FloatArray]:
-    """Positions after n rises by ``by`` (> 0: the first ``by`` are answered) or falls
-    (< 0: everyone moves back); returns (shifted, answered part per row)."""
-    out = np.zeros_like(vec)
-    if by > 0:
-        out[..., : vec.shape[-1] - by] = vec[..., by:]
-        return out, vec[..., :by].sum(axis=-1)
-    if by < 0:
-        out[..., -by:] = vec[..., : vec.shape[-1] + by]
-    else:
-        out[...] = vec
-    return out, np.zeros(vec.shape[:-1])
-
-
-def answered_within(rates: _Rates, horizon_s: float) -> FloatArray:
-    """V[j] = P(a call at position j is answered within ``horizon_s`` at constant rates)
-    (backward uniformization of the position chain)."""
-    return _backward_batch(rates, np.zeros((1, rates.K + 1)), np.array([horizon_s]))[0]
-
-
-def _backward_batch(
-    rates: _Rates, start: FloatArray, lengths: FloatArray, width: int | None = None
-) -> FloatArray:
-    """Rows ``start[i]`` (terminal values on the first ``width`` positions, answered = 1)
-    propagated backward over ``lengths[i]`` seconds at constant rates (position j's
-    value depends only on the positions below it, so a narrower width is exact)."""
-    width = rates.K + 1 if width is None else width
-    lam_u = rates.uniform()
-    wmat = poisson_matrix(lam_u * np.asarray(lengths, dtype=np.float64))
-    return kernels.backward(
-        np.ascontiguousarray(start[:, :width], dtype=np.float64),
-        1.0 - (rates.down[:width] + rates.theta) / lam_u,
-        rates.down[:width] / lam_u,
-        wmat,
-    )
-
-
 def evaluate_queue(day: QueueDay) -> DayFigures:
     """The expected figures of one queue over the horizon (module docstring)."""
     guess = _first_guess(day)
@@ -267,216 +169,153 @@ def _stationary_top(lam: float, n: int, mu: float, theta: float) -> int:
 
 
 def _evaluate(day: QueueDay, K: int) -> DayFigures | None:
+    """The figures on the chain truncated at K calls; None when some interval loses more
+    than ``LOST_MASS`` (then K must grow)."""
     T = day.intervals
+    S = K + 1
     delta = float(day.interval_s)
     tau = float(day.answer_within_s)
     theta = 0.0 if day.patience_s is None else 1.0 / float(day.patience_s)
     horizon_end = T * delta
-    rates = [
-        _Rates(float(day.calls[t]) / delta, int(day.agents[t]), 1.0 / float(day.aht_s[t]), theta, K)
-        for t in range(T)
-    ]
-    offered = np.asarray(day.calls, dtype=np.float64).copy()
-    within = np.zeros(T)
-    answered = np.zeros(T)
-    abandoned = np.zeros(T)
-    waiting_end = np.zeros(T)
-    wait_sum = np.zeros(T)
-    busy = np.zeros(T)
-    lost_by_t = np.zeros(T)
-    waiting_after = np.zeros(T)
-    in_service_after = np.zeros(T)
-
-    pi = np.zeros(K + 1)
-    pi[0] = 1.0
-    # cohorts still waiting: origin intervals, positions, age sums
+    lam_s = np.asarray(day.calls, dtype=np.float64) / delta
+    mu_s = 1.0 / np.asarray(day.aht_s, dtype=np.float64)
+    agents = [int(x) for x in day.agents]
+    fig = {name: np.zeros(T) for name in _FIGURES}
+    pi = np.zeros((1, S))
+    pi[0, 0] = 1.0
     origins: list[int] = []
-    cohorts = np.zeros((0, K + 1))
-    ages = np.zeros((0, K + 1))
-
+    C = np.zeros((0, 1, S))
+    A = np.zeros((0, 1, S))
+    k_index = np.arange(S)
     for t in range(T):
+        n, lam, mu = agents[t], float(lam_s[t]), float(mu_s[t])
         if t == day.start_at:
             k0 = day.start_waiting + day.start_in_service
             if k0 > K:
                 return None
-            pi = np.zeros(K + 1)
-            pi[k0] = 1.0
             for i, o in enumerate(origins):  # handed over into the given state
-                waiting_end[o] += float(cohorts[i].sum())
-            origins, cohorts, ages = [], np.zeros((0, K + 1)), np.zeros((0, K + 1))
-        r = rates[t]
+                fig["waiting_at_end"][o] += float(C[i].sum())
+            excess = max(day.start_in_service - n, 0)  # they finish, nobody else starts
+            pi = np.zeros((excess + 1, S))
+            pi[excess, k0] = 1.0
+            origins, C, A = [], np.zeros((0, excess + 1, S)), np.zeros((0, excess + 1, S))
+        elif t > 0:
+            n_old = agents[t - 1]
+            pi = kernels.map_system(pi, n_old, n)
+            C, A, gone, waits = kernels.map_cohorts(C, A, n_old, n, pi.shape[0])
+            for i, o in enumerate(origins):
+                fig["answered"][o] += float(gone[i])
+                fig["wait_answered_s"][o] += float(waits[i])
+        E1 = max(pi.shape[0], C.shape[1])
+        pi = kernels._pad_layers(pi, E1)
         origins.append(t)
-        cohorts = np.vstack([cohorts, np.zeros(K + 1)])
-        ages = np.vstack([ages, np.zeros(K + 1)])
+        C = np.concatenate([kernels._pad_layers(C, E1), np.zeros((1, E1, S))])
+        A = np.concatenate([kernels._pad_layers(A, E1), np.zeros((1, E1, S))])
         cur = len(origins) - 1
         interior = max(delta - tau, 0.0)
         crossing = delta - interior
-        # phase 1: windows inside the interval (V constant)
-        if interior > 0:
-            inside = answered_within(r, tau) if r.lam > 0 else np.zeros(K + 1)
-            res = _sweep(r, pi, cohorts, ages, cur, interior, inside, None)
-            if res is None:
-                return None
-            pi, cohorts, ages, acc = res
-            _collect(acc, origins, r, answered, abandoned, wait_sum, within, busy, lost_by_t, t)
-        # phase 2: the last tau of the interval, windows cross the boundary
-        # the windows of phase 2 reach up to interval t + ceil(τ/Δ); a window starts to
-        # cross boundary t + k at s = kΔ − τ (seconds into the interval)
-        reach = min(T, t + 1 + math.ceil(tau / delta)) if tau > 0 else t + 1
-        kinks = [k * delta - tau - interior for k in range(2, reach - t + 1)]
-        nodes, node_w = _panels(rates[t:reach], crossing, kinks)
-        res = _sweep(r, pi, cohorts, ages, cur, crossing, None, nodes)
-        if res is None:
-            return None
-        pi, cohorts, ages, acc = res
-        _collect(acc, origins, r, answered, abandoned, wait_sum, within, busy, lost_by_t, t)
-        if r.lam > 0 and len(nodes):
-            start_s = t * delta + interior
-            held = np.nonzero((acc.node_pi > kernels.NEGLIGIBLE).any(axis=0))[0]
-            width = max(int(held[-1]) - r.n + 2, 1) if len(held) else 1
-            values = _window_values(
-                rates, t, day, start_s + nodes, start_s + nodes + tau, horizon_end, width
+        for phase, length in (("inside", interior), ("crossing", crossing)):
+            if length <= 0:
+                continue
+            nodes, node_w = np.zeros(0), np.zeros(0)
+            if phase == "crossing" and lam > 0:
+                # a window starts to cross boundary t + k at s = kΔ − τ into the interval
+                reach = min(T, t + 1 + math.ceil(tau / delta)) if tau > 0 else t + 1
+                kinks = [k * delta - tau - interior for k in range(2, reach - t + 1)]
+                nodes, node_w = _panels(
+                    lam_s[t:reach], agents[t:reach], mu_s[t:reach], theta, E1, length, kinks
+                )
+            end_pi, C, A, int_pi, head, gone, waits, node_pi = kernels._sweep(
+                pi, C, A, cur, lam, n, mu, theta, length, nodes, POISSON_TAIL
             )
-            npos = min(K + 1 - r.n, values.shape[1])
-            waiting_part = np.einsum("ij,ij->i", acc.node_pi[:, r.n : r.n + npos], values[:, :npos])
-            within[t] += r.lam * float(np.dot(node_w, waiting_part))
-        if lost_by_t[t] > LOST_MASS:
+            pi = end_pi
+            immediate = lam * float(int_pi[0, : min(n, S)].sum())
+            fig["answered"][t] += immediate
+            for i, o in enumerate(origins):
+                fig["answered"][o] += float(head[i])
+                fig["abandoned"][o] += float(gone[i])
+                fig["wait_answered_s"][o] += float(waits[i])
+            staffed_busy = np.minimum(k_index, n).astype(np.float64)
+            fig["busy_s"][t] += float(int_pi[0] @ staffed_busy) + n * float(int_pi[1:].sum())
+            fig["lost"][t] += lam * float(int_pi[:, K].sum())
+            if lam <= 0:
+                continue
+            if phase == "inside":
+                inside = kernels.backward(
+                    np.zeros((1, E1, S)), np.array([tau]), n, mu, theta, POISSON_TAIL
+                )[0]
+                fig["answered_within"][t] += lam * kernels.arrival_value(int_pi, inside, n)
+            else:
+                fig["answered_within"][t] += immediate
+                start_s = t * delta + interior
+                values = _window_values(
+                    agents,
+                    mu_s,
+                    theta,
+                    t,
+                    start_s + nodes,
+                    start_s + nodes + tau,
+                    horizon_end,
+                    E1,
+                    S,
+                    delta,
+                )
+                for q in range(len(nodes)):
+                    waiting = kernels.arrival_value(node_pi[q], values[q], n) - float(
+                        node_pi[q, 0, : min(n, S)].sum()
+                    )
+                    fig["answered_within"][t] += lam * node_w[q] * waiting
+        if fig["lost"][t] > LOST_MASS:
             return None
-        waiting_after[t] = float(np.dot(pi, np.maximum(np.arange(K + 1) - r.n, 0)))
-        in_service_after[t] = float(np.dot(pi, np.minimum(np.arange(K + 1), r.n)))
-        # the boundary: positions move by n_t − n_{t+1}
-        if t + 1 < T:
-            shift = rates[t + 1].n - r.n
-            cohorts, gone = _shift(cohorts, shift)
-            ages, gone_age = _shift(ages, shift)
-            for i, o in enumerate(origins):
-                answered[o] += float(gone[i])
-                wait_sum[o] += float(gone_age[i])
-            keep = [i for i, o in enumerate(origins) if o == t or cohorts[i].sum() > COHORT_FLOOR]
-            for i, o in enumerate(origins):
-                if i not in keep:
-                    waiting_end[o] += float(cohorts[i].sum())  # (below COHORT_FLOOR)
-            origins = [origins[i] for i in keep]
-            cohorts, ages = cohorts[keep], ages[keep]
+        busy_now = np.minimum(k_index, n) * pi[0]
+        fig["in_service_after"][t] = float(busy_now.sum()) + sum(
+            (n + e) * float(pi[e].sum()) for e in range(1, pi.shape[0])
+        )
+        fig["waiting_after"][t] = float((k_index * pi).sum()) - fig["in_service_after"][t]
+        keep = [i for i, o in enumerate(origins) if o == t or C[i].sum() > COHORT_FLOOR]
+        for i, o in enumerate(origins):
+            if i not in keep:
+                fig["waiting_at_end"][o] += float(C[i].sum())  # (below COHORT_FLOOR)
+        origins = [origins[i] for i in keep]
+        C, A = C[keep], A[keep]
     for i, o in enumerate(origins):
-        waiting_end[o] += float(cohorts[i].sum())
+        fig["waiting_at_end"][o] += float(C[i].sum())
     return DayFigures(
-        offered,
-        within,
-        answered,
-        abandoned,
-        waiting_end,
-        wait_sum,
-        busy,
-        lost_by_t,
-        K + 1,
-        waiting_after,
-        in_service_after,
+        np.asarray(day.calls, dtype=np.float64).copy(),
+        fig["answered_within"],
+        fig["answered"],
+        fig["abandoned"],
+        fig["waiting_at_end"],
+        fig["wait_answered_s"],
+        fig["busy_s"],
+        fig["lost"],
+        S,
+        fig["waiting_after"],
+        fig["in_service_after"],
     )
 
 
-@dataclass
-class _Acc:
-    """Integrals over one sweep: of π (busy, immediate answers, answered within τ), of
-    each cohort's head and mass (answered, abandoned), of each age head (waits); π at
-    the quadrature nodes; the mass lost."""
-
-    int_pi: FloatArray
-    int_head: FloatArray
-    int_mass: FloatArray
-    int_age_head: FloatArray
-    within: float
-    lost: float
-    node_pi: FloatArray
-
-
-def _sweep(
-    r: _Rates,
-    pi: FloatArray,
-    cohorts: FloatArray,
-    ages: FloatArray,
-    cur: int,
-    length: float,
-    inside: FloatArray | None,
-    nodes: FloatArray | None,
-) -> tuple[FloatArray, FloatArray, FloatArray, _Acc] | None:
-    """Propagate the chain, the cohorts and their ages over ``length`` seconds at the
-    rates ``r`` (arrivals join cohort ``cur``). ``inside``: V of windows inside the
-    interval (phase 1: the answered-within integral); ``nodes``: times (seconds from
-    the sweep's start) at which π is wanted."""
-    K = r.K
-    lam_u = r.uniform()
-    w = poisson_weights(lam_u * length)
-    tw = _tail_weights(w, lam_u)
-    node_list = nodes if nodes is not None else np.zeros(0)
-    wmat = poisson_matrix(lam_u * node_list) if len(node_list) else np.zeros((0, 1))
-    top = max(len(w), wmat.shape[1])
-    wmat = np.pad(wmat, ((0, 0), (0, top - wmat.shape[1])))
-    w = np.concatenate([w, np.zeros(top - len(w))])
-    tw = np.concatenate([tw, np.zeros(top - len(tw))])
-    n = r.n
-    npos = K + 1 - n  # positions reachable by arrivals: k = n .. K -> j = 1 .. K + 1 - n
-    # answered within τ, per second in each state: at once below n; from position j
-    # with probability inside[j] (phase 1; phase 2's waiting calls: by quadrature)
-    reward = np.full(K + 1, r.lam)
-    reward[n:] = 0.0 if inside is None else r.lam * inside[:npos]
-    out = kernels.sweep(
-        pi,
-        np.ascontiguousarray(cohorts),
-        np.ascontiguousarray(ages),
-        cur,
-        r.lam / lam_u,
-        r.death / lam_u,
-        1.0 - (r.lam + r.death) / lam_u,
-        r.down / lam_u,
-        1.0 - (r.down + r.theta) / lam_u,
-        1.0 / lam_u,
-        n,
-        w,
-        tw,
-        wmat,
-    )
-    end_pi, end_c, end_a, int_pi, int_head, int_mass, int_a0, node_pi = out
-    lost = r.lam * float(int_pi[K])  # births at K per second × time at K
-    acc = _Acc(
-        int_pi,
-        int_head * r.n * r.mu,
-        int_mass * r.theta,
-        int_a0 * r.n * r.mu,
-        float(np.dot(reward, int_pi)),
-        lost,
-        node_pi,
-    )
-    return end_pi, end_c, end_a, acc
-
-
-def _collect(
-    acc: _Acc,
-    origins: list[int],
-    r: _Rates,
-    answered: FloatArray,
-    abandoned: FloatArray,
-    wait_sum: FloatArray,
-    within: FloatArray,
-    busy: FloatArray,
-    lost: FloatArray,
-    t: int,
-) -> None:
-    """Add one sweep's integrals to the figures of the intervals they belong to."""
-    K = r.K
-    immediate = r.lam * float(acc.int_pi[: r.n].sum())
-    answered[t] += immediate
-    within[t] += acc.within
-    for i, o in enumerate(origins):
-        answered[o] += float(acc.int_head[i])
-        abandoned[o] += float(acc.int_mass[i])
-        wait_sum[o] += float(acc.int_age_head[i])
-    busy[t] += float(np.dot(np.minimum(np.arange(K + 1), r.n), acc.int_pi))
-    lost[t] += acc.lost
+_FIGURES = (
+    "answered_within",
+    "answered",
+    "abandoned",
+    "waiting_at_end",
+    "wait_answered_s",
+    "busy_s",
+    "lost",
+    "waiting_after",
+    "in_service_after",
+)
 
 
 def _panels(
-    touched: list[_Rates], length: float, kinks: list[float]
+    lam: FloatArray,
+    agents: list[int],
+    mu: FloatArray,
+    theta: float,
+    layers: int,
+    length: float,
+    kinks: list[float],
 ) -> tuple[FloatArray, FloatArray]:
     """Composite Gauss–Legendre nodes and weights on [0, length]: split at ``kinks``
     (where the arrivals' τ windows begin to cross one more boundary, so the integrand
@@ -484,7 +323,9 @@ def _panels(
     service, abandonment) of every interval the windows touch change it little."""
     if length <= 0:
         return np.zeros(0), np.zeros(0)
-    natural = max(r.lam + r.n * r.mu + r.theta for r in touched)
+    natural = max(
+        float(lam[i]) + (agents[i] + layers) * float(mu[i]) + theta for i in range(len(agents))
+    )
     cuts = [0.0, *sorted(k for k in kinks if 0.0 < k < length), length]
     edges_list: list[FloatArray] = []
     for lo, hi in itertools.pairwise(cuts):
@@ -499,50 +340,42 @@ def _panels(
 
 
 def _window_values(
-    rates: list[_Rates],
+    agents: list[int],
+    mu: FloatArray,
+    theta: float,
     t: int,
-    day: QueueDay,
     starts: FloatArray,
     ends: FloatArray,
     horizon_end: float,
-    width: int,
+    layers: int,
+    S: int,
+    delta: float,
 ) -> FloatArray:
-    """V_i[j] = P(a call at position j at time ``starts[i]`` (in interval t) is answered
-    by ``ends[i]``), every boundary on the way seen, nothing answered after the horizon
-    end (backward, interval by interval), for the first ``width`` positions."""
-    delta = float(day.interval_s)
+    """V_i[e, j] = P(a call waiting at (layer e, position j + 1) at time ``starts[i]``
+    (in interval t) is answered by ``ends[i]``), every boundary on the way seen, nothing
+    answered after the horizon end (backward, interval by interval)."""
+    T = len(agents)
     count = len(starts)
     ends = np.minimum(ends, horizon_end)
-    last = np.minimum(np.ceil(ends / delta - 1e-12).astype(int) - 1, len(rates) - 1)
+    last = np.minimum(np.ceil(ends / delta - 1e-12).astype(int) - 1, T - 1)
     last = np.maximum(last, t)
-    # positions beyond ``width`` hold no arrival's mass; a drop of n on the way moves a
-    # position up, so those boundaries widen what must be computed
+    # the layers a waiting call can reach: each drop of n on the way adds to them
+    E1 = layers
     for u in range(t + 1, int(last.max()) + 1):
-        width += max(0, rates[u - 1].n - rates[u].n)
-    K = min(width, rates[t].K + 1) - 1
-    values = np.zeros((count, K + 1))  # at each node's deadline: not answered yet
-    # process intervals from the latest deadline back to t
+        E1 += max(0, agents[u - 1] - agents[u])
+    values = np.zeros((count, E1, S))  # at each node's deadline: not answered yet
     for u in range(int(last.max()), t - 1, -1):
-        active = last >= u
-        if not active.any():
+        active = np.nonzero(last >= u)[0]
+        if len(active) == 0:
             continue
-        seg_end = np.where(last == u, ends, (u + 1) * delta)
-        seg_begin = starts if u == t else np.full(count, u * delta)
+        seg_end = np.where(last[active] == u, ends[active], (u + 1) * delta)
+        seg_begin = starts[active] if u == t else np.full(len(active), u * delta)
         lengths = np.maximum(seg_end - seg_begin, 0.0)
-        idx = np.nonzero(active)[0]
-        values[idx] = _backward_batch(rates[u], values[idx], lengths[idx], K + 1)
+        values[active] = kernels.backward(
+            values[active], lengths, agents[u], float(mu[u]), theta, POISSON_TAIL
+        )
         if u > t:
-            # the boundary at the start of u: positions move by n_{u-1} − n_u
-            shift = rates[u].n - rates[u - 1].n
-            before = np.zeros_like(values[idx])
-            if shift > 0:
-                before[:, :shift] = 1.0  # answered at the boundary
-                before[:, shift:] = values[idx][:, : K + 1 - shift]
-            elif shift < 0:
-                before[:, : K + 1 + shift] = values[idx][:, -shift:]
-            else:
-                before = values[idx]
-            values[idx] = before
+            values[active] = kernels.tagged_before(values[active], agents[u - 1], agents[u], E1)
     return values
 
 
@@ -598,3 +431,19 @@ def performance_of(day: QueueDay) -> Figures:
     ab = np.clip(ab, 0.0, 1.0)
     occ = np.where(np.isnan(occ), np.nan, np.clip(occ, 0.0, 1.0))
     return Figures(sl, ab, asa, occ, f.answered, f.waiting_at_end, f)
+
+
+def evaluate_days(days: list[QueueDay], threads: int = 1) -> list[Figures]:
+    """:func:`performance_of` for every queue, ``threads`` queues at a time (the compiled
+    sweeps release the GIL; the figures do not depend on the thread count). The largest
+    chains go first, so that one long queue does not run alone at the end."""
+    if threads <= 1 or len(days) <= 1:
+        return [performance_of(d) for d in days]
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = sorted(range(len(days)), key=lambda i: -float(np.sum(days[i].calls)))
+    out: list[Figures | None] = [None] * len(days)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="queue-day") as pool:
+        for i, fig in zip(order, pool.map(lambda i: performance_of(days[i]), order), strict=True):
+            out[i] = fig
+    return [f for f in out if f is not None]

@@ -179,7 +179,7 @@ def _gap_in_se(model: np.ndarray, est: object) -> np.ndarray:
 
 
 def test_the_simulator_agrees_where_no_approximation_applies() -> None:
-    """Staffing never drops and AHT is constant (neither A1 nor A2 applies): service
+    """Staffing rises only and AHT is constant (the approximation A2 does not apply): service
     level, abandon rate and ASA of every interval lie within 4 standard errors of 2,000
     simulated days (a false alarm over these 24 figures has probability below 0.2 %)."""
     d = day(
@@ -199,47 +199,45 @@ def test_the_simulator_agrees_where_no_approximation_applies() -> None:
     assert np.all(_gap_in_se(f.wait_answered_s / f.answered, est["asa_s"]) < 4)
 
 
-# The effects of the contract's approximations, measured with 4,000 simulated days on
-# days built so that each one matters (models/12-time-varying.md records these numbers:
-# A1 −5.8 points with patience, +4.3 and +7.4 without; A2 −14 and +29 points).
-A1_BOUND = 0.10  # |simulated − model| service level after a halving of staffing
-A2_BOUND = 0.35  # after handle times double for one interval
+def test_a_staffing_drop_follows_the_simulators_rule() -> None:
+    """When staffing halves, busy agents finish their call and nobody starts until fewer
+    than n are in service (the simulator's rule, which the chain follows with its
+    layers of finishing agents): every interval within 4 standard errors of 4,000
+    simulated days, with patience and without."""
+    calls, agents = [25.0, 25.0, 10.0, 10.0], [19, 19, 9, 9]
+    for patience in (300.0, None):
+        d = day(calls, 600.0, agents, interval_s=900.0, tau=20.0, patience=patience)
+        f = tv.evaluate_queue(d)
+        est = _simulate(d, 4000)["est"]
+        assert isinstance(est, dict)
+        assert np.all(_gap_in_se(f.answered_within / f.offered, est["service_level"]) < 4)
+        assert np.all(_gap_in_se(f.wait_answered_s / f.answered, est["asa_s"]) < 4)
 
 
-def _effects(d: tv.QueueDay) -> tuple[np.ndarray, np.ndarray]:
-    """Simulated minus model service level per interval, and its size in standard errors."""
+# The effect of the contract's approximation A2 (a call in service ends at the current
+# interval's rate), measured with 4,000 simulated days on a day built so that it
+# matters: handle times double for the calls of one interval (models/12-time-varying.md
+# records the numbers: −14 points in that interval, +29 in the next).
+A2_BOUND = 0.35
+
+
+def test_the_approximation_is_measured() -> None:
+    """A2 against the simulator on a day where it matters: before the AHT change the
+    model is exact (within 4 standard errors); after it the effect is real (beyond 4
+    standard errors, so the measurement can fail) and within its recorded bound."""
+    d = day(
+        [40.0, 40.0, 40.0],
+        [240.0, 480.0, 240.0],
+        [12, 12, 12],
+        interval_s=900.0,
+        tau=20.0,
+        patience=300.0,
+    )
     f = tv.evaluate_queue(d)
     est = _simulate(d, 4000)["est"]
     assert isinstance(est, dict)
     sl = f.answered_within / f.offered
-    return est["service_level"].value[0] - sl, _gap_in_se(sl, est["service_level"])
-
-
-def test_each_approximation_is_measured() -> None:
-    """A1 (capacity n at every instant: at a drop, calls in service beyond the new n
-    wait again, and with patience may abandon) and A2 (a call in service ends at the
-    current interval's rate) against the simulator, each on a day where it matters:
-    before the change the model is exact (within 4 standard errors); after it, the
-    effect is real (beyond 4 standard errors, so the measurement can fail) and within
-    its recorded bound. A1 with patience is optimistic (preempted calls abandon and make
-    room), without it pessimistic (they must be served again by fewer agents)."""
-    calls, agents = [25.0, 25.0, 10.0, 10.0], [19, 19, 9, 9]
-    effect, size = _effects(day(calls, 600.0, agents, interval_s=900.0, tau=20.0, patience=300.0))
-    assert np.all(size[:2] < 4)
-    assert size[2] > 4 and -A1_BOUND <= effect[2] < 0
-    effect, size = _effects(day(calls, 600.0, agents, interval_s=900.0, tau=20.0, patience=None))
-    assert np.all(size[:2] < 4)
-    assert np.all(size[2:] > 4) and np.all((effect[2:] > 0) & (effect[2:] <= A1_BOUND))
-    # A2: calls of the second interval take twice as long, staffing steady
-    effect, size = _effects(
-        day(
-            [40.0, 40.0, 40.0],
-            [240.0, 480.0, 240.0],
-            [12, 12, 12],
-            interval_s=900.0,
-            tau=20.0,
-            patience=300.0,
-        )
-    )
+    effect = est["service_level"].value[0] - sl
+    size = _gap_in_se(sl, est["service_level"])
     assert size[0] < 4
     assert np.all(size[1:] > 4) and np.all(np.abs(effect[1:]) <= A2_BOUND)

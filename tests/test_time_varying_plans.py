@@ -24,10 +24,10 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 def small(queue_model: str = "time_varying", state: InitialState | None = None) -> Scenario:
     """Two queues, three agents, four half-hours: chains small enough for the checker's
     dense reference (so every figure is recomputed independently)."""
-    h = tiny.horizon(4)
+    h = tiny.horizon(3)
     queues = [
-        tiny.queue(h, "a", forecast=[4, 6, 3, 2], value=3.0, patience_s=120.0, aht_s=200.0),
-        tiny.queue(h, "b", forecast=[2, 3, 4, 1], value=1.0, aht_s=240.0, min_service_level=0.7),
+        tiny.queue(h, "a", forecast=[3, 4, 2], value=3.0, patience_s=120.0, aht_s=200.0),
+        tiny.queue(h, "b", forecast=[2, 3, 2], value=1.0, aht_s=240.0, min_service_level=0.7),
     ]
     agents = [
         tiny.agent(h, "x", ["a", "b"]),
