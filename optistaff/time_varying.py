@@ -241,8 +241,16 @@ def _evaluate(day: QueueDay, K: int) -> DayFigures | None:
             if lam <= 0:
                 continue
             if phase == "inside":
+                # (only the positions an arrival of the interval can take)
+                held = np.nonzero((int_pi > kernels.NEGLIGIBLE).any(axis=0))[0]
+                width = max(int(held[-1]) - n + 2, 1) if len(held) else 1
                 inside = kernels.backward(
-                    np.zeros((1, E1, S)), np.array([tau]), n, mu, theta, POISSON_TAIL
+                    np.zeros((1, E1, min(width, S))),
+                    np.array([tau]),
+                    n,
+                    mu,
+                    theta,
+                    POISSON_TAIL,
                 )[0]
                 fig["answered_within"][t] += lam * kernels.arrival_value(int_pi, inside, n)
             else:

@@ -95,8 +95,14 @@ def print_summary(scenario: Scenario, console: Console) -> None:
     console.print(
         f"policy objective={p.objective} switch_penalty={p.switch_penalty:g} "
         f"shortfall_price={price} time_limit_s={p.time_limit_s:g} mip_gap={p.mip_gap:g} "
-        f"threads={p.threads} seed={p.seed}"
+        f"threads={p.threads} seed={p.seed} queue_model={p.queue_model}"
     )
+    state = scenario.initial_state
+    if state is not None:
+        present = ", ".join(
+            f"{q} {st.waiting} waiting + {st.in_service} in service" for q, st in state.queues
+        )
+        console.print(f"initial state at {scenario.horizon.label(state.at)}: {present}")
     if scenario.warnings:
         console.print(f"[yellow]{len(scenario.warnings)} warning(s):[/]")
         for warning in scenario.warnings:
