@@ -95,6 +95,26 @@ def _layer_rates(
 
 
 @_jit
+def _held(c: FloatArray, a: FloatArray, r: int, j: int, top: int) -> bool:
+    """Does cohort row r hold mass (or age) at position index j in a layer up to top?"""
+    for e in range(top + 1):  # noqa: SIM110 (numba compiles loops, not any() of a generator)
+        if c[r, e, j] > NEGLIGIBLE or a[r, e, j] > NEGLIGIBLE:
+            return True
+    return False
+
+
+@_jit
+def _clear(c: FloatArray, nc: FloatArray, a: FloatArray, na: FloatArray, r: int, j: int) -> None:
+    """Zero row r's position index j in every layer of both buffers (a stale value must
+    not come back when the band grows again)."""
+    for e in range(c.shape[1]):
+        c[r, e, j] = 0.0
+        nc[r, e, j] = 0.0
+        a[r, e, j] = 0.0
+        na[r, e, j] = 0.0
+
+
+@_jit
 def _sweep(
     pi: FloatArray,
     C: FloatArray,
@@ -289,31 +309,11 @@ def _sweep(
             head[r] += tm * c[r, 0, 0] * n * mu
             waits[r] += tm * a[r, 0, 0] * n * mu
             # shrink the row's band where it has emptied
-            while chi[r] > clo[r]:
-                held = False
-                for e in range(ctop + 1):
-                    if c[r, e, chi[r]] > NEGLIGIBLE or a[r, e, chi[r]] > NEGLIGIBLE:
-                        held = True
-                if held:
-                    break
-                for e in range(E1):
-                    c[r, e, chi[r]] = 0.0
-                    nc[r, e, chi[r]] = 0.0
-                    a[r, e, chi[r]] = 0.0
-                    na[r, e, chi[r]] = 0.0
+            while chi[r] > clo[r] and not _held(c, a, r, chi[r], ctop):
+                _clear(c, nc, a, na, r, chi[r])
                 chi[r] -= 1
-            while clo[r] < chi[r]:
-                held = False
-                for e in range(ctop + 1):
-                    if c[r, e, clo[r]] > NEGLIGIBLE or a[r, e, clo[r]] > NEGLIGIBLE:
-                        held = True
-                if held:
-                    break
-                for e in range(E1):
-                    c[r, e, clo[r]] = 0.0
-                    nc[r, e, clo[r]] = 0.0
-                    a[r, e, clo[r]] = 0.0
-                    na[r, e, clo[r]] = 0.0
+            while clo[r] < chi[r] and not _held(c, a, r, clo[r], ctop):
+                _clear(c, nc, a, na, r, clo[r])
                 clo[r] += 1
         for q in range(nodes):
             wq = wnode[q, m]

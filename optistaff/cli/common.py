@@ -53,6 +53,18 @@ def time_limit_option(help: str) -> Callable[[_F], _F]:
     )
 
 
+def output_option(help: str) -> Callable[[_F], _F]:
+    """``-o / --output DIR`` (a plan directory to write), as ``output``."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
 # -- progress on stderr ----------------------------------------------------------------
 
 

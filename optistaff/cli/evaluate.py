@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from optistaff.cli.common import refuse_infeasible
+from optistaff.cli.common import output_option, refuse_infeasible
 from optistaff.cli.solve import output_console
 from optistaff.views import objective_lines, queue_table
 
@@ -23,14 +23,7 @@ from optistaff.views import objective_lines, queue_table
     help="time_varying: each queue over the day as one chain, its state carried over; "
     "stationary: each interval in steady state.",
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write the re-evaluated plan to this directory (a new plan; PLAN is not changed).",
-)
+@output_option("Write the re-evaluated plan to this directory (a new plan; PLAN is not changed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the re-evaluated summary.json.")
 def command(plan_dir: Path, queue_model: str, output: Path | None, as_json: bool) -> None:
     """Re-evaluate PLAN's assignment under --queue-model: every figure and the objective

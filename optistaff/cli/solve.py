@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from optistaff.cli.common import print_warnings, solve_with_progress, time_limit_option
+from optistaff.cli.common import (
+    output_option,
+    print_warnings,
+    solve_with_progress,
+    time_limit_option,
+)
 from optistaff.errors import SolveError
 from optistaff.loading import MAX_THREADS
 from optistaff.plan import Plan
@@ -43,14 +48,7 @@ def short_search_warning(plan: Plan) -> str | None:
 
 @click.command("solve")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Plan directory to write (default: plans/<scenario name>).",
-)
+@output_option("Plan directory to write (default: plans/<scenario name>).")
 @time_limit_option(
     "Seconds for the whole solve, from reading the scenario to the plan written: "
     "the solver gets what the other steps leave (overrides policy.time_limit_s)."

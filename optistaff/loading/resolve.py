@@ -567,12 +567,7 @@ def _resolve_pins(
         first = (begin - horizon.start) / timedelta(minutes=1)
         last = (end - horizon.start) / timedelta(minutes=1)
         for key, offset, text in (("from", first, pin.from_), ("to", last, pin.to)):
-            if offset % step_min:
-                ctx.error(
-                    at.at(key),
-                    f"{text} is not an interval boundary ({step_min}-minute intervals "
-                    f"from {horizon.start:%H:%M})",
-                )
+            if not _on_grid(offset, text, at.at(key), horizon, ctx):
                 ok = False
         if not ok:
             continue
@@ -661,12 +656,7 @@ def _resolve_initial_state(
                 f"{horizon.end:%Y-%m-%d %H:%M} (the state is given at a boundary before its end)",
             )
             return None
-        if offset % step:
-            ctx.error(
-                at.at("at"),
-                f"{text} is not an interval boundary ({step}-minute intervals from "
-                f"{horizon.start:%H:%M})",
-            )
+        if not _on_grid(offset, text, at.at("at"), horizon, ctx):
             return None
         index = int(offset // step)
     if not ok:
@@ -676,3 +666,17 @@ def _resolve_initial_state(
         for qid, s in model.queues.items()
     )
     return InitialState(index, states, text)
+
+
+def _on_grid(offset: float, text: str, at: At, horizon: Horizon, ctx: Context) -> bool:
+    """Is ``offset`` (minutes from the horizon start) an interval boundary? Else the
+    problem is reported at ``at``."""
+    step = horizon.interval_minutes
+    if offset % step:
+        ctx.error(
+            at,
+            f"{text} is not an interval boundary ({step}-minute intervals from "
+            f"{horizon.start:%H:%M})",
+        )
+        return False
+    return True
