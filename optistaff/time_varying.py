@@ -33,7 +33,6 @@ is doubled until the mass lost in every interval is at most ``LOST_MASS`` (1e-12
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -55,7 +54,7 @@ COHORT_FLOOR = 1e-16
 #: Gauss–Legendre nodes per panel of the boundary window, and the largest change of the
 #: integrand's natural rate × panel length (``models/12-time-varying.md``).
 PANEL_NODES = 8
-PANEL_RATE_LENGTH = 2.0
+PANEL_RATE_LENGTH = 8.0
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(PANEL_NODES)
 #: Largest number of states the chain of one queue may have.
 MAX_STATES = 200_000
@@ -169,137 +168,41 @@ def _stationary_top(lam: float, n: int, mu: float, theta: float) -> int:
 
 
 def _evaluate(day: QueueDay, K: int) -> DayFigures | None:
-    """The figures on the chain truncated at K calls; None when some interval loses more
-    than ``LOST_MASS`` (then K must grow)."""
-    T = day.intervals
-    S = K + 1
+    """The figures on the chain truncated at K calls (:func:`optistaff._tv_kernels.queue_day`);
+    None when some interval loses more than ``LOST_MASS`` (then K must grow)."""
     delta = float(day.interval_s)
-    tau = float(day.answer_within_s)
-    theta = 0.0 if day.patience_s is None else 1.0 / float(day.patience_s)
-    horizon_end = T * delta
-    lam_s = np.asarray(day.calls, dtype=np.float64) / delta
-    mu_s = 1.0 / np.asarray(day.aht_s, dtype=np.float64)
-    agents = [int(x) for x in day.agents]
-    fig = {name: np.zeros(T) for name in _FIGURES}
-    pi = np.zeros((1, S))
-    pi[0, 0] = 1.0
-    origins: list[int] = []
-    C = np.zeros((0, 1, S))
-    A = np.zeros((0, 1, S))
-    k_index = np.arange(S)
-    for t in range(T):
-        n, lam, mu = agents[t], float(lam_s[t]), float(mu_s[t])
-        if t == day.start_at:
-            k0 = day.start_waiting + day.start_in_service
-            if k0 > K:
-                return None
-            for i, o in enumerate(origins):  # handed over into the given state
-                fig["waiting_at_end"][o] += float(C[i].sum())
-            excess = max(day.start_in_service - n, 0)  # they finish, nobody else starts
-            pi = np.zeros((excess + 1, S))
-            pi[excess, k0] = 1.0
-            origins, C, A = [], np.zeros((0, excess + 1, S)), np.zeros((0, excess + 1, S))
-        elif t > 0:
-            n_old = agents[t - 1]
-            pi = kernels.map_system(pi, n_old, n)
-            C, A, gone, waits = kernels.map_cohorts(C, A, n_old, n, pi.shape[0])
-            for i, o in enumerate(origins):
-                fig["answered"][o] += float(gone[i])
-                fig["wait_answered_s"][o] += float(waits[i])
-        E1 = max(pi.shape[0], C.shape[1])
-        pi = kernels._pad_layers(pi, E1)
-        origins.append(t)
-        C = np.concatenate([kernels._pad_layers(C, E1), np.zeros((1, E1, S))])
-        A = np.concatenate([kernels._pad_layers(A, E1), np.zeros((1, E1, S))])
-        cur = len(origins) - 1
-        interior = max(delta - tau, 0.0)
-        crossing = delta - interior
-        for phase, length in (("inside", interior), ("crossing", crossing)):
-            if length <= 0:
-                continue
-            nodes, node_w = np.zeros(0), np.zeros(0)
-            if phase == "crossing" and lam > 0:
-                # a window starts to cross boundary t + k at s = kΔ − τ into the interval
-                reach = min(T, t + 1 + math.ceil(tau / delta)) if tau > 0 else t + 1
-                kinks = [k * delta - tau - interior for k in range(2, reach - t + 1)]
-                nodes, node_w = _panels(
-                    lam_s[t:reach], agents[t:reach], mu_s[t:reach], theta, E1, length, kinks
-                )
-            end_pi, C, A, int_pi, head, gone, waits, node_pi = kernels._sweep(
-                pi, C, A, cur, lam, n, mu, theta, length, nodes, POISSON_TAIL
-            )
-            pi = end_pi
-            immediate = lam * float(int_pi[0, : min(n, S)].sum())
-            fig["answered"][t] += immediate
-            for i, o in enumerate(origins):
-                fig["answered"][o] += float(head[i])
-                fig["abandoned"][o] += float(gone[i])
-                fig["wait_answered_s"][o] += float(waits[i])
-            staffed_busy = np.minimum(k_index, n).astype(np.float64)
-            fig["busy_s"][t] += float(int_pi[0] @ staffed_busy) + n * float(int_pi[1:].sum())
-            fig["lost"][t] += lam * float(int_pi[:, K].sum())
-            if lam <= 0:
-                continue
-            if phase == "inside":
-                # (only the positions an arrival of the interval can take)
-                held = np.nonzero((int_pi > kernels.NEGLIGIBLE).any(axis=0))[0]
-                width = max(int(held[-1]) - n + 2, 1) if len(held) else 1
-                inside = kernels.backward(
-                    np.zeros((1, E1, min(width, S))),
-                    np.array([tau]),
-                    n,
-                    mu,
-                    theta,
-                    POISSON_TAIL,
-                )[0]
-                fig["answered_within"][t] += lam * kernels.arrival_value(int_pi, inside, n)
-            else:
-                fig["answered_within"][t] += immediate
-                start_s = t * delta + interior
-                values = _window_values(
-                    agents,
-                    mu_s,
-                    theta,
-                    t,
-                    start_s + nodes,
-                    start_s + nodes + tau,
-                    horizon_end,
-                    E1,
-                    S,
-                    delta,
-                )
-                for q in range(len(nodes)):
-                    waiting = kernels.arrival_value(node_pi[q], values[q], n) - float(
-                        node_pi[q, 0, : min(n, S)].sum()
-                    )
-                    fig["answered_within"][t] += lam * node_w[q] * waiting
-        if fig["lost"][t] > LOST_MASS:
-            return None
-        busy_now = np.minimum(k_index, n) * pi[0]
-        fig["in_service_after"][t] = float(busy_now.sum()) + sum(
-            (n + e) * float(pi[e].sum()) for e in range(1, pi.shape[0])
-        )
-        fig["waiting_after"][t] = float((k_index * pi).sum()) - fig["in_service_after"][t]
-        keep = [i for i, o in enumerate(origins) if o == t or C[i].sum() > COHORT_FLOOR]
-        for i, o in enumerate(origins):
-            if i not in keep:
-                fig["waiting_at_end"][o] += float(C[i].sum())  # (below COHORT_FLOOR)
-        origins = [origins[i] for i in keep]
-        C, A = C[keep], A[keep]
-    for i, o in enumerate(origins):
-        fig["waiting_at_end"][o] += float(C[i].sum())
+    fig, ok = kernels.queue_day(
+        np.asarray(day.calls, dtype=np.float64) / delta,
+        1.0 / np.asarray(day.aht_s, dtype=np.float64),
+        np.asarray(day.agents, dtype=np.int64),
+        0.0 if day.patience_s is None else 1.0 / float(day.patience_s),
+        delta,
+        float(day.answer_within_s),
+        int(K),
+        int(day.start_at),
+        int(day.start_waiting),
+        int(day.start_in_service),
+        _GL_X,
+        _GL_W,
+        PANEL_RATE_LENGTH,
+        POISSON_TAIL,
+        LOST_MASS,
+        COHORT_FLOOR,
+    )
+    if not ok:
+        return None
     return DayFigures(
         np.asarray(day.calls, dtype=np.float64).copy(),
-        fig["answered_within"],
-        fig["answered"],
-        fig["abandoned"],
-        fig["waiting_at_end"],
-        fig["wait_answered_s"],
-        fig["busy_s"],
-        fig["lost"],
-        S,
-        fig["waiting_after"],
-        fig["in_service_after"],
+        fig[0],
+        fig[1],
+        fig[2],
+        fig[3],
+        fig[4],
+        fig[5],
+        fig[6],
+        K + 1,
+        fig[7],
+        fig[8],
     )
 
 
@@ -314,77 +217,6 @@ _FIGURES = (
     "waiting_after",
     "in_service_after",
 )
-
-
-def _panels(
-    lam: FloatArray,
-    agents: list[int],
-    mu: FloatArray,
-    theta: float,
-    layers: int,
-    length: float,
-    kinks: list[float],
-) -> tuple[FloatArray, FloatArray]:
-    """Composite Gauss–Legendre nodes and weights on [0, length]: split at ``kinks``
-    (where the arrivals' τ windows begin to cross one more boundary, so the integrand
-    is smooth on each piece), in panels short enough that the natural rates (arrivals,
-    service, abandonment) of every interval the windows touch change it little."""
-    if length <= 0:
-        return np.zeros(0), np.zeros(0)
-    natural = max(
-        float(lam[i]) + (agents[i] + layers) * float(mu[i]) + theta for i in range(len(agents))
-    )
-    cuts = [0.0, *sorted(k for k in kinks if 0.0 < k < length), length]
-    edges_list: list[FloatArray] = []
-    for lo, hi in itertools.pairwise(cuts):
-        panels = max(1, math.ceil(natural * (hi - lo) / PANEL_RATE_LENGTH))
-        edges_list.append(np.linspace(lo, hi, panels + 1)[:-1])
-    edges = np.concatenate([*edges_list, [length]])
-    half = np.diff(edges) / 2
-    mids = (edges[:-1] + edges[1:]) / 2
-    nodes = (mids[:, None] + half[:, None] * _GL_X[None, :]).ravel()
-    weights = (half[:, None] * _GL_W[None, :]).ravel()
-    return nodes, weights
-
-
-def _window_values(
-    agents: list[int],
-    mu: FloatArray,
-    theta: float,
-    t: int,
-    starts: FloatArray,
-    ends: FloatArray,
-    horizon_end: float,
-    layers: int,
-    S: int,
-    delta: float,
-) -> FloatArray:
-    """V_i[e, j] = P(a call waiting at (layer e, position j + 1) at time ``starts[i]``
-    (in interval t) is answered by ``ends[i]``), every boundary on the way seen, nothing
-    answered after the horizon end (backward, interval by interval)."""
-    T = len(agents)
-    count = len(starts)
-    ends = np.minimum(ends, horizon_end)
-    last = np.minimum(np.ceil(ends / delta - 1e-12).astype(int) - 1, T - 1)
-    last = np.maximum(last, t)
-    # the layers a waiting call can reach: each drop of n on the way adds to them
-    E1 = layers
-    for u in range(t + 1, int(last.max()) + 1):
-        E1 += max(0, agents[u - 1] - agents[u])
-    values = np.zeros((count, E1, S))  # at each node's deadline: not answered yet
-    for u in range(int(last.max()), t - 1, -1):
-        active = np.nonzero(last >= u)[0]
-        if len(active) == 0:
-            continue
-        seg_end = np.where(last[active] == u, ends[active], (u + 1) * delta)
-        seg_begin = starts[active] if u == t else np.full(len(active), u * delta)
-        lengths = np.maximum(seg_end - seg_begin, 0.0)
-        values[active] = kernels.backward(
-            values[active], lengths, agents[u], float(mu[u]), theta, POISSON_TAIL
-        )
-        if u > t:
-            values[active] = kernels.tagged_before(values[active], agents[u - 1], agents[u], E1)
-    return values
 
 
 @dataclass(frozen=True)
