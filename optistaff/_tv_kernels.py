@@ -67,12 +67,16 @@ def poisson(rate_time: float, tail: float) -> FloatArray:
 
 @_jit
 def _layer_rates(
-    lam: float, n: int, mu: float, theta: float, E1: int, S: int
+    lam: float, n: int, mu: float, theta: float, E1: int, S: int, ltop: int = -1, reach: int = -1
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float]:
     """Per layer e and state/position index i: the π outflow (birth + completions +
     abandonment), the cohort's move down (to j − 1 in its layer; answered from (0, 1)),
     the completion rate of layer e (→ e − 1), and the cohort's total outflow; and the
-    uniformization rate (at least every outflow)."""
+    uniformization rate: at least every outflow of the layers up to ``ltop`` and the
+    states up to ``reach`` (default: all), where the mass can be during the sweep
+    (layers only drain; beyond ``reach`` lies less than 1e-20 of it)."""
+    ltop = E1 - 1 if ltop < 0 else min(ltop, E1 - 1)
+    reach = S - 1 if reach < 0 else min(reach, S - 1)
     out_pi = np.zeros((E1, S))
     down = np.zeros((E1, S))
     comp = np.zeros(E1)
@@ -90,7 +94,8 @@ def _layer_rates(
             d = n * mu + (j - 1) * theta if e == 0 else (j - 1) * theta
             down[e, k] = d
             out_c[e, k] = d + comp[e] + theta
-            rate = max(rate, out_pi[e, k], out_c[e, k])
+            if e <= ltop and k <= reach:
+                rate = max(rate, out_pi[e, k], out_c[e, k])
     return out_pi, down, comp, out_c, max(rate, 1e-300)
 
 
@@ -137,7 +142,24 @@ def _sweep(
     states)."""
     E1, S = pi.shape
     R = C.shape[0]
-    out_pi, down, comp, out_c, rate = _layer_rates(lam, n, mu, theta, E1, S)
+    # where the mass can be during the sweep: layers up to the highest held now (they
+    # only drain), states up to the highest held now plus a 1e-20 quantile of arrivals
+    ltop = 0
+    top = 0
+    for e in range(E1):
+        for k in range(S):
+            if pi[e, k] > NEGLIGIBLE:
+                ltop = max(ltop, e)
+                top = max(top, k)
+    for r in range(R):
+        for e in range(E1):
+            for j in range(S):
+                if C[r, e, j] > NEGLIGIBLE or A[r, e, j] > NEGLIGIBLE:
+                    ltop = max(ltop, e)
+                    top = max(top, j + n + e)
+    arrivals = lam * length
+    reach = top + int(arrivals + 10.0 * math.sqrt(arrivals) + 20.0)
+    out_pi, down, comp, out_c, rate = _layer_rates(lam, n, mu, theta, E1, S, ltop, reach)
     w = poisson(rate * length, tail)
     nodes = node_times.shape[0]
     top = w.shape[0]
@@ -210,7 +232,7 @@ def _sweep(
         # π: arrivals, completions (and finishing agents: layer e → e − 1), abandonment
         for e in range(etop + 1):
             for k in range(max(k0, n + e) if e > 0 else k0, k1):
-                v = (1.0 - out_pi[e, k] * inv) * x[e, k]
+                v = max(1.0 - out_pi[e, k] * inv, 0.0) * x[e, k]
                 if k > 0:
                     v += birth * x[e, k - 1]
                 if k + 1 < S:
@@ -235,7 +257,7 @@ def _sweep(
                 j0 = max(j0, 0)
             for e in range(ctop + 1):
                 for j in range(j0, j1):
-                    stay = 1.0 - out_c[e, j] * inv
+                    stay = max(1.0 - out_c[e, j] * inv, 0.0)
                     v = stay * c[r, e, j]
                     u = stay * a[r, e, j] + c[r, e, j] * inv
                     if j + 1 < S:
