@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from optistaff import _tv_kernels as kernels
+from optistaff import _tv_day
 from optistaff.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
@@ -168,10 +168,10 @@ def _stationary_top(lam: float, n: int, mu: float, theta: float) -> int:
 
 
 def _evaluate(day: QueueDay, K: int) -> DayFigures | None:
-    """The figures on the chain truncated at K calls (:func:`optistaff._tv_kernels.queue_day`);
+    """The figures on the chain truncated at K calls (:func:`optistaff._tv_day.queue_day`);
     None when some interval loses more than ``LOST_MASS`` (then K must grow)."""
     delta = float(day.interval_s)
-    fig, ok = kernels.queue_day(
+    fig, ok = _tv_day.queue_day(
         np.asarray(day.calls, dtype=np.float64) / delta,
         1.0 / np.asarray(day.aht_s, dtype=np.float64),
         np.asarray(day.agents, dtype=np.int64),
