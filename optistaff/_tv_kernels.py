@@ -100,6 +100,115 @@ def _layer_rates(
 
 
 @_jit
+def _shift_rows(
+    C: FloatArray,
+    A: FloatArray,
+    shifted: npt.NDArray[np.bool_],
+    end_c: FloatArray,
+    end_a: FloatArray,
+    head: FloatArray,
+    waits: FloatArray,
+    n: int,
+    mu: float,
+    length: float,
+    tail: float,
+) -> None:
+    """The cohorts ``shifted`` over ``length`` seconds without abandonment, exactly: a
+    waiting call in layer e (e agents finishing) waits for the layers to drain, e → e − 1
+    at (n + e)μ, then its position falls at nμ; none of it depends on its position. So
+    the process Z (the layer, then the number N of positions fallen) is solved once per
+    starting layer by uniformization, and each row's end is its start shifted by Z: the
+    call at index j is answered once N > j, at a time whose expectation comes from the
+    integral of P(N(u) > j). Rows are written into ``end_c``, ``end_a`` (replacing what is
+    there), and their answered calls and waits added to ``head`` and ``waits``."""
+    R, E1, S = C.shape
+    top = 0  # the highest layer these rows hold
+    for r in range(R):
+        if shifted[r]:
+            for e in range(E1):
+                for j in range(S):
+                    if C[r, e, j] > NEGLIGIBLE or A[r, e, j] > NEGLIGIBLE:
+                        top = max(top, e)
+    rate = (n + top) * mu
+    w = np.ones(1) if rate <= 0.0 else poisson(rate * length, tail)
+    steps = w.shape[0]
+    tw = np.zeros(steps)
+    upper = 0.0
+    for m in range(steps - 1, -1, -1):
+        tw[m] = upper / rate if rate > 0.0 else length
+        upper += w[m]
+    if rate <= 0.0:
+        tw[0] = length
+    nmax = steps  # N cannot exceed the number of steps
+    pe = np.zeros((top + 1, top + 1))  # layer at the end (e ≥ 1), per starting layer
+    pn = np.zeros((top + 1, nmax + 1))  # (layer 0, N) at the end
+    integ = np.zeros((top + 1, nmax + 1))  # ∫ P(layer 0, N) du over the sweep
+    inv = 1.0 / rate if rate > 0.0 else 0.0
+    for e0 in range(top + 1):
+        z = np.zeros(top + 1)  # layers 1..top (index 0 unused)
+        z0 = np.zeros(nmax + 1)
+        if e0 == 0:
+            z0[0] = 1.0
+        else:
+            z[e0] = 1.0
+        nz = np.zeros_like(z)
+        nz0 = np.zeros_like(z0)
+        for m in range(steps):
+            if m > 0:
+                for e in range(1, top + 1):
+                    v = (1.0 - (n + e) * mu * inv) * z[e]
+                    if e + 1 <= top:
+                        v += (n + e + 1) * mu * inv * z[e + 1]
+                    nz[e] = v
+                stay0 = 1.0 - n * mu * inv
+                nz0[0] = stay0 * z0[0] + ((n + 1) * mu * inv * z[1] if top >= 1 else 0.0)
+                for k in range(1, min(m, nmax) + 1):
+                    nz0[k] = stay0 * z0[k] + n * mu * inv * z0[k - 1]
+                z, nz = nz, z
+                z0, nz0 = nz0, z0
+            for e in range(1, top + 1):
+                pe[e0, e] += w[m] * z[e]
+            for k in range(min(m, nmax) + 1):
+                pn[e0, k] += w[m] * z0[k]
+                integ[e0, k] += tw[m] * z0[k]
+    # P(N(T) > j) and ∫ P(N(u) > j) du, per starting layer
+    above = np.zeros((top + 1, nmax + 2))
+    above_int = np.zeros((top + 1, nmax + 2))
+    for e0 in range(top + 1):
+        for k in range(nmax, -1, -1):
+            above[e0, k] = above[e0, k + 1] + pn[e0, k]
+            above_int[e0, k] = above_int[e0, k + 1] + integ[e0, k]
+    for r in range(R):
+        if not shifted[r]:
+            continue
+        for e in range(E1):
+            for j in range(S):
+                end_c[r, e, j] = 0.0
+                end_a[r, e, j] = 0.0
+        for e0 in range(top + 1):
+            nlo, nhi = nmax + 1, -1
+            for k in range(nmax + 1):
+                if pn[e0, k] > NEGLIGIBLE:
+                    nlo, nhi = min(nlo, k), max(nhi, k)
+            for j0 in range(S):
+                c0 = C[r, e0, j0]
+                a0 = A[r, e0, j0]
+                if c0 <= NEGLIGIBLE and a0 <= NEGLIGIBLE:
+                    continue
+                aged = a0 + length * c0  # still waiting at the end: older by the sweep
+                for e in range(1, top + 1):
+                    end_c[r, e, j0] += c0 * pe[e0, e]
+                    end_a[r, e, j0] += aged * pe[e0, e]
+                for k in range(nlo, min(nhi, j0) + 1):
+                    end_c[r, 0, j0 - k] += c0 * pn[e0, k]
+                    end_a[r, 0, j0 - k] += aged * pn[e0, k]
+                if j0 + 1 <= nmax:
+                    answered = above[e0, j0 + 1]
+                    head[r] += c0 * answered
+                    waits[r] += a0 * answered + c0 * (length * answered - above_int[e0, j0 + 1])
+
+
+@_jit
 def _held(c: FloatArray, a: FloatArray, r: int, j: int, top: int) -> bool:
     """Does cohort row r hold mass (or age) at position index j in a layer up to top?"""
     for e in range(top + 1):  # noqa: SIM110 (numba compiles loops, not any() of a generator)
@@ -218,7 +327,15 @@ def _sweep(
         clo[r] = min(clo[r], chi[r])
     inv = 1.0 / rate
     birth = lam * inv
+    # without abandonment a waiting call's future does not depend on its position: the
+    # cohorts of earlier intervals move by one shared process (:func:`_shift_rows`)
+    shifted = np.zeros(R, dtype=np.bool_)
+    if theta == 0.0:
+        for r in range(R):
+            shifted[r] = r != cur
     for r in range(R):
+        if shifted[r]:
+            continue
         for e in range(E1):
             s = 0.0
             for j in range(S):
@@ -250,6 +367,8 @@ def _sweep(
                 clo[cur] = chi[cur]
         ctop = max(ctop, etop)
         for r in range(R):
+            if shifted[r]:
+                continue
             j0 = max(clo[r] - 1, 0)
             j1 = min(chi[r] + 1, S)
             if r == cur:
@@ -320,6 +439,8 @@ def _sweep(
                 end_pi[e, k] += wm * x[e, k]
                 int_pi[e, k] += tm * x[e, k]
         for r in range(R):
+            if shifted[r]:
+                continue
             j0, j1 = clo[r], min(chi[r] + 1, S)
             for e in range(ctop + 1):
                 s = 0.0
@@ -343,6 +464,8 @@ def _sweep(
                 for e in range(etop + 1):
                     for k in range(k0, k1):
                         node_pi[q, e, k] += wq * x[e, k]
+    if shifted.any():
+        _shift_rows(C, A, shifted, end_c, end_a, head, waits, n, mu, length, tail)
     return end_pi, end_c, end_a, int_pi, head, gone, waits, node_pi
 
 
