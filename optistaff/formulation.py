@@ -20,13 +20,14 @@ Nothing here imports a solver.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from optistaff import queueing
-from optistaff.scenario import Scenario
+from optistaff.scenario import Queue, Scenario
 
 
 @dataclass(frozen=True)
@@ -209,26 +210,67 @@ def pool_agents(scenario: Scenario, groups: list[AgentGroup]) -> list[AgentGroup
     return out
 
 
+#: Per cell (queue, interval): what the time-varying model adds, at the plan's own
+#: staffing, to the stationary answered-within-target, abandoned and served calls
+#: (``models/13-carry-over.md``); a table built with it is the stationary curve moved by
+#: that much (clipped to [0, calls]).
+Corrections = Mapping[tuple[int, int], tuple[float, float, float]]
+
+
 def tabulate(
-    scenario: Scenario, max_agents: dict[tuple[int, int], int]
+    scenario: Scenario,
+    max_agents: dict[tuple[int, int], int],
+    corrections: Corrections | None = None,
 ) -> dict[tuple[int, int], CellTable]:
     """Exact tables for every (queue, interval) with calls > 0: cell (q, t) for
     n = 0..max_agents[(q, t)] only (its own eligible count, not the queue's largest), all
     of one queue's cells in one flat vectorised evaluation. Cells nobody can staff still
     get a table of length 1 (n = 0). Queues are tabulated ``policy.threads`` at a time
-    (numpy releases the GIL); the tables do not depend on the thread count."""
+    (numpy releases the GIL); the tables do not depend on the thread count. With
+    ``corrections``, each cell's curves are moved by its correction (:data:`Corrections`)."""
     queues = range(len(scenario.queues))
     threads = max(1, min(scenario.policy.threads, len(scenario.queues)))
+    fixes = corrections or {}
     if threads == 1:
-        parts = [_tabulate_queue(scenario, qi, max_agents) for qi in queues]
+        parts = [_tabulate_queue(scenario, qi, max_agents, fixes) for qi in queues]
     else:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tables") as pool:
-            parts = list(pool.map(lambda qi: _tabulate_queue(scenario, qi, max_agents), queues))
+            parts = list(
+                pool.map(lambda qi: _tabulate_queue(scenario, qi, max_agents, fixes), queues)
+            )
     return {key: cell for part in parts for key, cell in part.items()}
 
 
+def cell_terms(
+    queue: Queue,
+    objective: str,
+    interval_s: float,
+    calls: np.ndarray,
+    aht_s: np.ndarray,
+    agents: np.ndarray,
+    answered: np.ndarray,
+    abandoned: np.ndarray,
+    served: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell (arrays alike): the value (w·answered within target, or w·served) and the
+    weighted per-interval shortfall (SL floor, abandon cap, occupancy cap) of a queue,
+    from the calls answered within target, abandoned and served (counts)."""
+    worth = queue.value * (served if objective == "served" else answered)
+    short = np.zeros_like(answered)
+    if queue.min_service_level is not None:
+        short += np.maximum(0.0, queue.min_service_level * calls - answered)
+    if queue.max_abandon_rate is not None:
+        short += np.maximum(0.0, abandoned - queue.max_abandon_rate * calls)
+    if queue.max_occupancy is not None:
+        short += np.maximum(0.0, calls - queue.max_occupancy * agents * interval_s / aht_s)
+    return worth, short * queue.weight
+
+
 def _tabulate_queue(
-    scenario: Scenario, qi: int, max_agents: dict[tuple[int, int], int]
+    scenario: Scenario,
+    qi: int,
+    max_agents: dict[tuple[int, int], int],
+    corrections: Corrections,
 ) -> dict[tuple[int, int], CellTable]:
     """The tables of queue ``qi`` (see :func:`tabulate`)."""
     h = scenario.horizon
@@ -247,20 +289,25 @@ def _tabulate_queue(
         lam, aht, interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
     )
     sl = np.nan_to_num(perf.service_level, nan=0.0)
-    ab = perf.abandon_rate
     answered = lam * sl
-    if scenario.policy.objective == "served":
-        worth = queue.value * lam * (1.0 - ab)
-    else:
-        worth = queue.value * answered
-    short = np.zeros_like(answered)
-    if queue.min_service_level is not None:
-        short += np.maximum(0.0, queue.min_service_level * lam - answered)
-    if queue.max_abandon_rate is not None:
-        short += np.maximum(0.0, lam * ab - queue.max_abandon_rate * lam)
-    if queue.max_occupancy is not None:
-        short += np.maximum(0.0, lam - queue.max_occupancy * n * interval_s / aht)
-    short *= queue.weight
+    abandoned = lam * perf.abandon_rate
+    served = lam * (1.0 - perf.abandon_rate)
+    if corrections:
+        fix = np.array([corrections.get((qi, t), (0.0, 0.0, 0.0)) for t in ts], dtype=float)[row]
+        answered = np.clip(answered + fix[:, 0], 0.0, lam)
+        abandoned = np.clip(abandoned + fix[:, 1], 0.0, lam)
+        served = np.clip(served + fix[:, 2], 0.0, lam)
+    worth, short = cell_terms(
+        queue,
+        scenario.policy.objective,
+        interval_s,
+        lam,
+        aht,
+        n,
+        answered,
+        abandoned,
+        served,
+    )
     ends = np.cumsum(sizes)
     for t, end, size in zip(ts, ends, sizes, strict=True):
         cut = slice(int(end - size), int(end))
