@@ -66,6 +66,7 @@ def solve(
     (:func:`finishing_estimate_s`).
     """
     from optistaff.loading import load_scenario
+    from optistaff.solvers.carry_over import solve_carry_over
     from optistaff.solvers.decomposition import solve_allocation
 
     clock_start = time.monotonic()
@@ -91,7 +92,9 @@ def solve(
         _prefetch("scipy.optimize")
     built = time.monotonic()
     finishing = finishing_estimate_s(problem)
-    result = solve_allocation(
+    varying = policy.queue_model == "time_varying"
+    strategy = solve_carry_over if varying else solve_allocation
+    result = strategy(
         problem,
         identity=identity,
         time_limit_s=max(policy.time_limit_s - (built - started) - finishing, 0.01),
@@ -110,7 +113,11 @@ def solve(
     else:
         grouped = identity if identity is not None else problem
         by_index, called = disaggregate(grouped, result.counts, result.called_in)
-        by_index = fill_idle(problem, keep_agents_in_place(problem, by_index))
+        by_index = keep_agents_in_place(problem, by_index)
+        if not varying:
+            # (under carry-over an extra agent is not free: the time-varying search has
+            # placed every agent whose work improves the day, models/13-carry-over.md)
+            by_index = fill_idle(problem, by_index)
         assignment = {k: (None if q is None else queue_ids[q]) for k, q in by_index.items()}
     ev = evaluate(scenario, assignment, called)
 
@@ -119,15 +126,6 @@ def solve(
     shortfall_bound = result.shortfall_bound
     status = result.status
     gap: float | None = None
-    varying = policy.queue_model == "time_varying"
-    proof: Proof | None = None
-    if varying and status != SolveStatus.INFEASIBLE:
-        # the stationary optimiser's plan, with time-varying figures: nothing is proven
-        # for the time-varying objective (models/12-time-varying.md); what was proven
-        # for the stationary one is kept beside it
-        stationary = evaluate(scenario, assignment, called, "stationary")
-        proof = _proof(status, bound, shortfall_bound, float(stationary.objective["total"]))
-        status, bound, shortfall_bound = SolveStatus.FEASIBLE, None, None
     if bound is not None and status != SolveStatus.INFEASIBLE:
         bound = max(bound, total)
         gap = (bound - total) / max(abs(bound), 1e-6)
@@ -165,7 +163,7 @@ def solve(
         },
     }
     if varying:
-        summary = _time_varying_summary(summary, "stationary", proof)
+        summary = _time_varying_summary(summary, None, None)
     staffing = ev.staffing.copy()
     staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
     plan = Plan(

@@ -53,6 +53,29 @@ def time_limit_option(help: str) -> Callable[[_F], _F]:
     )
 
 
+def queue_model_option(help: str) -> Callable[[_F], _F]:
+    """``--queue-model stationary|time_varying`` (default: the scenario's
+    ``policy.queue_model``), as ``queue_model``."""
+    return click.option(
+        "--queue-model",
+        "queue_model",
+        type=click.Choice(["stationary", "time_varying"]),
+        default=None,
+        help=help,
+    )
+
+
+def with_queue_model(scenario: Scenario, queue_model: str | None) -> Scenario:
+    """``scenario`` with ``policy.queue_model`` set to ``queue_model`` when given."""
+    if queue_model is None:
+        return scenario
+    from dataclasses import replace
+
+    assert queue_model in ("stationary", "time_varying")
+    model: Any = queue_model
+    return replace(scenario, policy=replace(scenario.policy, queue_model=model))
+
+
 def output_option(help: str) -> Callable[[_F], _F]:
     """``-o / --output DIR`` (a plan directory to write), as ``output``."""
     return click.option(
@@ -157,6 +180,7 @@ def load_plan(
     purpose: str | None = None,
     announce: str | None = None,
     warnings: Literal["rich", "plain"] | None = "rich",
+    queue_model: str | None = None,
 ) -> Plan:
     """A PLAN|SCENARIO argument as a plan: a directory is read as a plan; a file is a
     scenario, solved (nothing written).
@@ -167,6 +191,8 @@ def load_plan(
     progress on a terminal, then its status and seconds). ``warnings``: how the
     scenario's warnings are printed on stderr: ``"rich"`` (as ``solve`` does),
     ``"plain"`` (``warning: …`` lines, never wrapped) or not at all (None).
+    ``queue_model``: a scenario is solved with it, and a plan whose figures are under
+    another model is re-evaluated under it (its own assignment, not re-solved).
     """
     from optistaff.loading import load_scenario
     from optistaff.pipeline import solve
@@ -175,9 +201,17 @@ def load_plan(
     if not source.exists():
         raise UsageError(f"{source}: no such plan directory or scenario file")
     if source.is_dir():
-        return read_plan(source)
+        plan = read_plan(source)
+        if queue_model is not None:
+            from optistaff.pipeline import evaluate_plan
+            from optistaff.plan_schema import queue_model_of
+
+            if queue_model_of(plan.summary) != queue_model:
+                model: Any = queue_model
+                plan = evaluate_plan(plan, model)
+        return plan
     err = Console(stderr=True)
-    loaded = load_scenario(source)
+    loaded = with_queue_model(load_scenario(source), queue_model)
     if warnings == "rich":
         print_warnings(loaded, err)
     elif warnings == "plain":

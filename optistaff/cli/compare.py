@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.common import load_plan, time_limit_option, wide_console
+from optistaff.cli.common import load_plan, queue_model_option, time_limit_option, wide_console
 from optistaff.compare import (
     ALL_QUEUES,
     Comparison,
@@ -64,10 +64,18 @@ def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
 @click.command("compare")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @time_limit_option("Seconds the solver may use per scenario (overrides policy.time_limit_s).")
+@queue_model_option(
+    "Compare under one model: scenarios are solved with it, plans under another model "
+    "are re-evaluated under it (their own assignment, not re-solved)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the comparison as CSV (long form).")
 def command(
-    sources: tuple[Path, ...], time_limit_s: float | None, as_json: bool, as_csv: bool
+    sources: tuple[Path, ...],
+    time_limit_s: float | None,
+    queue_model: str | None,
+    as_json: bool,
+    as_csv: bool,
 ) -> None:
     """Compare scenarios (solved on the fly, nothing written) or plan directories side by
     side: total, weighted shortfall, cost, switches, agent-hours, and per queue SL,
@@ -81,7 +89,11 @@ def command(
         raise UsageError("no such scenario file or plan directory: " + ", ".join(missing))
     plans = [
         load_plan(
-            s, time_limit_s=time_limit_s, purpose="compare", announce=f"{i + 1}/{len(sources)}"
+            s,
+            time_limit_s=time_limit_s,
+            purpose="compare",
+            announce=f"{i + 1}/{len(sources)}",
+            queue_model=queue_model,
         )
         for i, s in enumerate(sources)
     ]

@@ -12,8 +12,10 @@ from rich.console import Console
 from optistaff.cli.common import (
     output_option,
     print_warnings,
+    queue_model_option,
     solve_with_progress,
     time_limit_option,
+    with_queue_model,
 )
 from optistaff.errors import SolveError
 from optistaff.loading import MAX_THREADS
@@ -59,12 +61,17 @@ def short_search_warning(plan: Plan) -> str | None:
     default=None,
     help="Solver threads (overrides policy.threads).",
 )
+@queue_model_option(
+    "The model the plan is optimised and its figures computed by (overrides "
+    "policy.queue_model): every interval a steady state, or the day as it will run."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 def command(
     scenario: Path,
     output: Path | None,
     time_limit_s: float | None,
     threads: int | None,
+    queue_model: str | None,
     as_json: bool,
 ) -> None:
     """Solve SCENARIO and write its plan (scenario.yaml, summary.json, staffing.csv,
@@ -73,7 +80,7 @@ def command(
     from optistaff.loading import load_scenario
 
     started = command_started()  # the time limit covers start-up, loading and writing too
-    loaded = load_scenario(scenario)
+    loaded = with_queue_model(load_scenario(scenario), queue_model)
     err = Console(stderr=True)
     print_warnings(loaded, err)
     plan = solve_with_progress(

@@ -402,14 +402,6 @@ def horizon_time_s(p: AllocationProblem) -> float:
     return max(1.0, 2e-4 * variables)
 
 
-# Fraction of the time limit the per-interval step may use when a horizon model follows
-# (the best-value bounds of a daily minimum get as much again).
-STEP1_SHARE = 0.3
-
-# Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
-LAGRANGIAN_SHARE = 0.15
-
-
 def regroup(
     source: AllocationProblem,
     target: AllocationProblem,
