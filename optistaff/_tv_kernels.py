@@ -513,12 +513,22 @@ def backward(
     v = V.copy()
     nv = np.zeros_like(v)
     acc = np.zeros_like(v)
+    # a value is answered-by-the-deadline: from position j it takes j + 1 falls, one per
+    # step at most, so after m steps only positions up to (the highest held at the
+    # deadline) + m hold anything: the band [0, hi] grows by one a step (exact)
+    hi = -1
     for i in range(rows):
         acc[i] = wm[i, 0] * v[i]
+        for e in range(E1):
+            for j in range(S - 1, hi, -1):
+                if v[i, e, j] != 0.0:
+                    hi = j
+                    break
     for m in range(1, top):
+        hi = min(hi + 1, S - 1)
         for i in range(rows):
             for e in range(E1):
-                for j in range(S):
+                for j in range(hi + 1):
                     u = (1.0 - out_c[e, j] * inv) * v[i, e, j]
                     if j > 0:
                         u += down[e, j] * inv * v[i, e, j - 1]
@@ -532,7 +542,7 @@ def backward(
             wi = wm[i, m]
             if wi != 0.0:
                 for e in range(E1):
-                    for j in range(S):
+                    for j in range(hi + 1):
                         acc[i, e, j] += wi * v[i, e, j]
     return acc
 

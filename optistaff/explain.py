@@ -37,6 +37,7 @@ import pandas as pd
 from optistaff import queueing
 from optistaff.errors import UsageError
 from optistaff.plan import Plan
+from optistaff.plan_schema import queue_model_of
 from optistaff.scenario import Agent, Pin, Queue, Scenario
 from optistaff.solvers import SolveStatus
 
@@ -62,6 +63,8 @@ class ResolveOutcome:
     total: float
     #: the model the optimiser chose the plan by, when its figures are another model's
     optimised_for: str | None = None
+    #: the model of the figures
+    queue_model: str = "stationary"
 
     @classmethod
     def of(cls, plan: Plan) -> ResolveOutcome:
@@ -71,6 +74,7 @@ class ResolveOutcome:
             float(obj["weighted_shortfall"]),
             float(obj["total"]),
             plan.summary["solver"].get("optimised_for"),
+            queue_model_of(plan.summary),
         )
 
 

@@ -115,8 +115,9 @@ def solve(
         by_index, called = disaggregate(grouped, result.counts, result.called_in)
         by_index = keep_agents_in_place(problem, by_index)
         if not varying:
-            # (under carry-over an extra agent is not free: the time-varying search has
-            # placed every agent whose work improves the day, models/13-carry-over.md)
+            # (under carry-over an extra agent is not free: the time-varying strategy has
+            # placed the idle agents, then left idle those whose work hurts the day,
+            # models/13-carry-over.md)
             by_index = fill_idle(problem, by_index)
         assignment = {k: (None if q is None else queue_ids[q]) for k, q in by_index.items()}
     ev = evaluate(scenario, assignment, called)

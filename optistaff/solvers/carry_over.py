@@ -10,16 +10,20 @@ boundary. This strategy therefore proves nothing; it searches, deterministically
 every plan it compares is scored by the exact time-varying figures:
 
 1. **Start**: the stationary optimum (:func:`~optistaff.solvers.decomposition.
-   solve_allocation`, exact for the stationary model).
+   solve_allocation`, exact for the stationary model), idle agents placed as the
+   stationary pipeline places them: the stationary plan. Every candidate is scored
+   with its idle agents so placed.
 2. **Conditioned fixed point**: the plan's own time-varying figures give each cell
    (queue, interval) a correction, what carry-over adds to the stationary answered,
    abandoned and served calls at the plan's staffing. The tables moved by these
    corrections (:func:`optistaff.formulation.tabulate`) are solved again by the same
    exact decomposition: each interval's staffing is chosen on curves conditioned on
-   the state the day brings into it. Repeated until a plan comes back
-   (``FIXED_POINT_ROUNDS`` at most); the best plan by the exact score is kept.
-3. **Local search** (pooled agents, no switch penalty): single-agent changes (add an
-   idle agent, remove one, move one between two of its queues) in one interval, each
+   the state the day brings into it. The corrections are averaged over the rounds;
+   repeated until a plan comes back, ``FIXED_POINT_PATIENCE`` rounds bring nothing
+   better, or ``FIXED_POINT_ROUNDS``; the best plan by the exact score is kept.
+3. **Local search** (pooled agents, no switch penalty): changes of one or two agents
+   (start idle ones, make some idle, move them between two of their queues) in one
+   interval, each
    scored exactly on the queues it touches (a queue's day is evaluated once per
    staffing and cached), first improvement, cells in a fixed order, within
    ``SEARCH_WORK`` (a count of states × intervals evaluated, not a clock: the same
@@ -51,11 +55,11 @@ from optistaff.solvers.results import Counts
 #: Re-solves on conditioned tables at most (the fixed point is usually reached in 2-4).
 FIXED_POINT_ROUNDS = 8
 #: ... and stop after this many rounds in a row that find no better plan.
-FIXED_POINT_PATIENCE = 3
+FIXED_POINT_PATIENCE = 2
 #: Work the local search may spend per solve, in states × intervals of the queue-days it
 #: evaluates (a count, so the plan does not depend on the machine's speed): a tiny
 #: scenario's whole descent, a few days of a large queue.
-SEARCH_WORK = 400_000
+SEARCH_WORK = 150_000
 #: Share of the time limit the stationary start may use.
 START_SHARE = 0.4
 
@@ -138,7 +142,19 @@ class DayScorer:
     def score(self, n: IntArray, cost: float, switching: float = 0.0) -> Score:
         """The score of staffing ``n`` (queues × intervals) with ``cost`` of the called-in
         agents and ``switching`` (penalty × switches)."""
-        short = value = 0.0
+        missing = [
+            qi
+            for qi in range(n.shape[0])
+            if (qi, np.asarray(n[qi], dtype=np.int64).tobytes()) not in self._cache
+        ]
+        # the largest queues first, so that one long day does not run alone at the end
+        missing.sort(key=lambda qi: -sum(self.scenario.queues[qi].forecast))
+        threads = max(1, min(self.scenario.policy.threads, len(missing)))
+        if threads > 1:  # (the compiled days release the GIL; figures do not depend on it)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="day") as pool:
+                list(pool.map(lambda qi: self.queue(qi, n[qi]), missing))
         parts = [self.queue(qi, n[qi]) for qi in range(n.shape[0])]
         short = math.fsum(p[0] for p in parts)
         value = math.fsum(p[1] for p in parts)
@@ -273,18 +289,14 @@ def solve_carry_over(
         return replace(first, decomposition=f"{first.decomposition}; carry-over")
 
     def scored(res: SolverResult) -> tuple[Score, IntArray, Counts]:
-        """The better of ``res``'s counts and those with its idle agents placed as the
-        stationary pipeline places them (:func:`~optistaff.disaggregate.fill_idle`), by
-        the exact score."""
-        out: tuple[Score, IntArray, Counts] | None = None
+        """The exact score of ``res``'s counts with the idle agents placed as the
+        stationary pipeline places them (:func:`~optistaff.disaggregate.fill_idle`; for
+        the start, that is the stationary plan itself). A placement that hurts the day
+        is for the local search to take back."""
+        counts = _filled(final, res.counts, res.called_in)
+        n = staffing(final, counts)
         cost = _cost(final, res.called_in)
-        for counts in (res.counts, _filled(final, res.counts, res.called_in)):
-            n = staffing(final, counts)
-            score = scorer.score(n, cost, _switching(final, counts, res.called_in))
-            if out is None or better(score, out[0], scorer.priced):
-                out = (score, n, counts)
-        assert out is not None
-        return out
+        return scorer.score(n, cost, _switching(final, counts, res.called_in)), n, counts
 
     best = first
     best_score, best_n, best_counts = scored(first)
