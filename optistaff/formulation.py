@@ -228,17 +228,44 @@ def tabulate(
     get a table of length 1 (n = 0). Queues are tabulated ``policy.threads`` at a time
     (numpy releases the GIL); the tables do not depend on the thread count. With
     ``corrections``, each cell's curves are moved by its correction (:data:`Corrections`)."""
+    return tables_of(scenario, queue_curves(scenario, max_agents), corrections)
+
+
+@dataclass(frozen=True)
+class QueueCurves:
+    """The stationary curves of one queue's cells with calls, flat: ``row`` is the
+    index into ``ts`` (its intervals), ``n`` the staffing; answered within target,
+    abandoned and served calls (the expensive part of :func:`tabulate`)."""
+
+    queue: int
+    ts: tuple[int, ...]
+    sizes: np.ndarray
+    row: np.ndarray
+    n: np.ndarray
+    lam: np.ndarray
+    aht: np.ndarray
+    answered: np.ndarray
+    abandoned: np.ndarray
+    served: np.ndarray
+
+
+def queue_curves(scenario: Scenario, max_agents: dict[tuple[int, int], int]) -> list[QueueCurves]:
+    """Every queue's :class:`QueueCurves`, ``policy.threads`` queues at a time."""
     queues = range(len(scenario.queues))
     threads = max(1, min(scenario.policy.threads, len(scenario.queues)))
-    fixes = corrections or {}
     if threads == 1:
-        parts = [_tabulate_queue(scenario, qi, max_agents, fixes) for qi in queues]
-    else:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tables") as pool:
-            parts = list(
-                pool.map(lambda qi: _tabulate_queue(scenario, qi, max_agents, fixes), queues)
-            )
-    return {key: cell for part in parts for key, cell in part.items()}
+        return [_queue_curves(scenario, qi, max_agents) for qi in queues]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tables") as pool:
+        return list(pool.map(lambda qi: _queue_curves(scenario, qi, max_agents), queues))
+
+
+def tables_of(
+    scenario: Scenario, curves: list[QueueCurves], corrections: Corrections | None = None
+) -> dict[tuple[int, int], CellTable]:
+    """The tables of :func:`tabulate` from the queues' curves, each cell moved by its
+    correction when given (cheap: the curves are computed once)."""
+    fixes = corrections or {}
+    return {key: cell for c in curves for key, cell in _tables_from(scenario, c, fixes).items()}
 
 
 def cell_terms(
@@ -266,50 +293,60 @@ def cell_terms(
     return worth, short * queue.weight
 
 
-def _tabulate_queue(
-    scenario: Scenario,
-    qi: int,
-    max_agents: dict[tuple[int, int], int],
-    corrections: Corrections,
-) -> dict[tuple[int, int], CellTable]:
-    """The tables of queue ``qi`` (see :func:`tabulate`)."""
+def _queue_curves(
+    scenario: Scenario, qi: int, max_agents: dict[tuple[int, int], int]
+) -> QueueCurves:
+    """The curves of queue ``qi`` (see :class:`QueueCurves`)."""
     h = scenario.horizon
-    interval_s = h.interval_s
     queue = scenario.queues[qi]
-    tables: dict[tuple[int, int], CellTable] = {}
     ts = [t for t in range(h.intervals) if queue.forecast[t] > 0]
-    if not ts:
-        return tables
-    sizes = np.array([max_agents.get((qi, t), 0) + 1 for t in ts])
+    sizes = np.array([max_agents.get((qi, t), 0) + 1 for t in ts], dtype=np.int64)
     row = np.repeat(np.arange(len(ts)), sizes)
     n = np.arange(int(sizes.sum()), dtype=float) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     lam = np.array([queue.forecast[t] for t in ts], dtype=float)[row]
     aht = np.array([queue.aht_s[t] for t in ts], dtype=float)[row]
+    if not ts:
+        empty = np.zeros(0)
+        return QueueCurves(qi, (), sizes, row, n, lam, aht, empty, empty, empty)
     perf = queueing.performance(
-        lam, aht, interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
+        lam, aht, h.interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
     )
     sl = np.nan_to_num(perf.service_level, nan=0.0)
     answered = lam * sl
     abandoned = lam * perf.abandon_rate
     served = lam * (1.0 - perf.abandon_rate)
+    return QueueCurves(qi, tuple(ts), sizes, row, n, lam, aht, answered, abandoned, served)
+
+
+def _tables_from(
+    scenario: Scenario, curves: QueueCurves, corrections: Corrections
+) -> dict[tuple[int, int], CellTable]:
+    """The tables of one queue from its curves (see :func:`tables_of`)."""
+    qi, ts = curves.queue, curves.ts
+    tables: dict[tuple[int, int], CellTable] = {}
+    if not ts:
+        return tables
+    lam = curves.lam
+    answered, abandoned, served = curves.answered, curves.abandoned, curves.served
     if corrections:
-        fix = np.array([corrections.get((qi, t), (0.0, 0.0, 0.0)) for t in ts], dtype=float)[row]
+        fix = np.array([corrections.get((qi, t), (0.0, 0.0, 0.0)) for t in ts], dtype=float)
+        fix = fix[curves.row]
         answered = np.clip(answered + fix[:, 0], 0.0, lam)
         abandoned = np.clip(abandoned + fix[:, 1], 0.0, lam)
         served = np.clip(served + fix[:, 2], 0.0, lam)
     worth, short = cell_terms(
-        queue,
+        scenario.queues[qi],
         scenario.policy.objective,
-        interval_s,
+        scenario.horizon.interval_s,
         lam,
-        aht,
-        n,
+        curves.aht,
+        curves.n,
         answered,
         abandoned,
         served,
     )
-    ends = np.cumsum(sizes)
-    for t, end, size in zip(ts, ends, sizes, strict=True):
+    ends = np.cumsum(curves.sizes)
+    for t, end, size in zip(ts, ends, curves.sizes, strict=True):
         cut = slice(int(end - size), int(end))
         tables[(qi, t)] = CellTable(
             queue=qi,

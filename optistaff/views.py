@@ -67,24 +67,34 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def not_proven_reason(plan: Plan) -> str:
+    """Why a ``feasible`` plan is not proven optimal, in words ("" for other statuses):
+    another model's optimiser chose it, the time-varying search chose it (nothing is
+    proven for that model, ``models/13-carry-over.md``), or the time limit stopped the
+    search (with its bound and gap when there are)."""
+    if plan.status != SolveStatus.FEASIBLE:
+        return ""
+    optimised_for = plan.summary["solver"].get("optimised_for")
+    model = queue_model_of(plan.summary)
+    if optimised_for is not None:
+        return (
+            f"chosen by the {optimised_for} optimiser: nothing is proven for the "
+            f"{model.replace('_', '-')} figures; no bound"
+        )
+    if model == "time_varying":
+        return "the time-varying search's best plan: nothing is proven for that model; no bound"
+    bound, gap = plan.summary["bound"], plan.summary["gap"]
+    if bound is not None and gap is not None:
+        return f"time limit reached: bound {bound:,.4f}, gap {gap:.2e}"
+    return "time limit reached: the best plan found; no bound proven, gap unknown"
+
+
 def objective_lines(plan: Plan) -> list[str]:
     """The status (with bound and gap when the time limit stopped the search), the
     objective parts, and the agents called in (when any)."""
     obj = plan.summary["objective"]
-    limit = ""
-    optimised_for = plan.summary["solver"].get("optimised_for")
-    if plan.status == SolveStatus.FEASIBLE and optimised_for is not None:
-        limit = (
-            f" (chosen by the {optimised_for} optimiser: nothing is proven for the "
-            f"{queue_model_of(plan.summary).replace('_', '-')} figures; no bound)"
-        )
-    elif plan.status == SolveStatus.FEASIBLE:
-        bound, gap = plan.summary["bound"], plan.summary["gap"]
-        limit = (
-            f" (time limit reached: bound {bound:,.4f}, gap {gap:.2e})"
-            if bound is not None and gap is not None
-            else " (time limit reached: the best plan found; no bound proven, gap unknown)"
-        )
+    reason = not_proven_reason(plan)
+    limit = f" ({reason})" if reason else ""
     lines = [
         f"status: {plan.status}{limit}",
         f"weighted shortfall {obj['weighted_shortfall']:,.3f} · value {obj['value']:,.3f} · "

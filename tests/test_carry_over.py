@@ -156,3 +156,23 @@ def test_solve_and_compare_take_a_queue_model(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "Invalid value for '--queue-model'" in res.output
     assert "Traceback" not in res.output
+
+
+def test_the_faces_say_why_a_time_varying_plan_is_not_proven(tmp_path: Path) -> None:
+    """solve, compare and explain name the time-varying search as the reason for
+    ``feasible``, never a time limit that was not reached."""
+    runner = CliRunner()
+    scenario = str(SCENARIOS / "michelle.yaml")
+    out = tmp_path / "tv"
+    res = runner.invoke(main, ["solve", scenario, "--queue-model", "time_varying", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "the time-varying search's best plan" in res.output
+    assert "time limit" not in res.output
+    res = runner.invoke(main, ["compare", scenario, str(out), "--queue-model", "time_varying"])
+    assert res.exit_code == 0, res.output
+    assert "the time-varying search's best plan" in res.output
+    assert "time limit reached" not in res.output
+    res = runner.invoke(main, ["explain", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "time-varying searches" in res.output
+    assert "hit the time limit" not in res.output

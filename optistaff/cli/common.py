@@ -226,9 +226,10 @@ def load_plan(
     if purpose is not None and plan.status == SolveStatus.INFEASIBLE:
         raise SolveError(f"{source}: the pins cannot all hold together; nothing to {purpose}")
     if announce is not None:
-        note = (
-            "" if plan.status == SolveStatus.OPTIMAL else " (time limit reached: best plan found)"
-        )
+        from optistaff.views import not_proven_reason
+
+        reason = not_proven_reason(plan)
+        note = f" ({reason})" if reason else ""
         err.print(
             f"  {plan.status}{note} in {time.monotonic() - started:.1f} s",
             highlight=False,

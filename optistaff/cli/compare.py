@@ -25,7 +25,7 @@ from optistaff.compare import (
 from optistaff.errors import UsageError
 from optistaff.plan_schema import queue_model_of
 from optistaff.solvers import SolveStatus
-from optistaff.views import model_line
+from optistaff.views import model_line, not_proven_reason
 
 
 def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
@@ -113,9 +113,7 @@ def command(
     for label, plan in zip(comparison.labels, comparison.plans, strict=True):
         if queue_model_of(plan.summary) != "stationary":
             out.print(f"{label}: {model_line(plan)}", highlight=False)
-        if plan.status != SolveStatus.OPTIMAL and plan.summary["solver"].get("optimised_for"):
-            out.print(f"{label}: {plan.status} (chosen by another model's optimiser: no bound)")
-        elif plan.status != SolveStatus.OPTIMAL:
-            out.print(f"{label}: {plan.status} (time limit reached: not proven optimal)")
+        if plan.status == SolveStatus.FEASIBLE:
+            out.print(f"{label}: {plan.status} ({not_proven_reason(plan)})", highlight=False)
         if plan.called_in:
             out.print(f"{label}: called in {', '.join(plan.called_in)}", highlight=False)
