@@ -26,7 +26,8 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 def _small_seeds(count: int, most_pairs: int = 3000) -> list[int]:
     """The first ``count`` seeds whose enumeration has at most ``most_pairs`` staffing
-    pairs (a fast test; the benchmark runs 200 seeds of every size)."""
+    pairs (a fast test: every plan is also checked against the dense reference by
+    conftest's hook, ~4 s each; the benchmark runs 200 seeds of every size)."""
     out: list[int] = []
     seed = 0
     while len(out) < count:
@@ -41,7 +42,7 @@ def _small_seeds(count: int, most_pairs: int = 3000) -> list[int]:
     return out
 
 
-SEEDS = _small_seeds(14)
+SEEDS = _small_seeds(10)
 
 
 def _varying(sc: Scenario) -> Scenario:
@@ -81,12 +82,15 @@ def test_the_enumeration_sees_what_the_stationary_plan_misses(
     above can fail)."""
     monkeypatch.setattr(carry_over, "FIXED_POINT_ROUNDS", 0)
     monkeypatch.setattr(carry_over, "SEARCH_WORK", 0)
-    missed = [
-        seed
-        for seed, best in truths.items()
-        if not _hit(optistaff.solve(_varying(random_tiny(seed))), best)
-    ]
-    assert missed, "the stationary optimum is the time-varying one on every seed"
+    missed = next(
+        (
+            seed
+            for seed, best in truths.items()
+            if not _hit(optistaff.solve(_varying(random_tiny(seed))), best)
+        ),
+        None,
+    )
+    assert missed is not None, "the stationary optimum is the time-varying one on every seed"
 
 
 def test_false_claims_are_caught(truths: dict[int, TruthTV]) -> None:
