@@ -330,13 +330,6 @@ def _warn_not_optimal(out: Console, statuses: pd.Series, base: ResolveOutcome | 
             "not proven optima"
         )
         return
-    if base is not None and base.queue_model == "time_varying":
-        out.print(
-            "[yellow]note:[/] the re-solves are time-varying searches (feasible: nothing "
-            "is proven for that model, models/13-carry-over.md); the gains compare the "
-            "plans they found"
-        )
-        return
     if any(s != "optimal" for s in statuses) or (
         base is not None and base.status != SolveStatus.OPTIMAL
     ):

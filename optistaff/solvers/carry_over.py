@@ -341,15 +341,6 @@ def solve_carry_over(
         if res.status == SolveStatus.INFEASIBLE:
             break
         score, n, counts = scored(res)
-        print(
-            "round",
-            rounds,
-            score,
-            "best",
-            best_score,
-            int(abs(n - current_n).sum()),
-            round(time.monotonic() - start, 1),
-        )
         if better(score, best_score, scorer.priced):
             stale = 0 if _progress(score, best_score, scorer.priced) else stale + 1
             best, best_score, best_n, best_counts = res, score, n, counts
