@@ -18,7 +18,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from optistaff.scenario import Agent, Horizon, Objective, Pin, Policy, Queue, Scenario
+from optistaff.scenario import (
+    Agent,
+    Horizon,
+    Objective,
+    Pin,
+    Policy,
+    Queue,
+    QueueModelName,
+    Scenario,
+)
 
 START = datetime(2026, 1, 5, 8, 0)
 
@@ -117,12 +126,16 @@ def scenario(
     objective: Objective = "within_target",
     switch_penalty: float = 0.0,
     shortfall_price: float | None = None,
+    queue_model: QueueModelName = "stationary",
 ) -> Scenario:
+    """A scenario of ``queues`` and ``agents`` (stationary unless told: most tests pin the
+    exact stationary optimiser against brute force)."""
     policy = Policy(
         objective=objective,
         switch_penalty=float(switch_penalty),
         shortfall_price=_float(shortfall_price),
         time_limit_s=60.0,
+        queue_model=queue_model,
     )
     return Scenario(
         name=name,

@@ -176,6 +176,7 @@ def main() -> None:
                 plan = evaluate_plan(tv, "stationary")
                 tv_s = time.perf_counter() - t0
             else:
+                sc = replace(sc, policy=replace(sc.policy, queue_model="stationary"))
                 plan = optistaff.solve(sc, time_limit_s=60, threads=2)
                 t0 = time.perf_counter()
                 tv = evaluate_plan(plan, "time_varying")

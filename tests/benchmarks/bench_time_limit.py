@@ -40,6 +40,8 @@ def run_once(scenario: Path, limit: float, out: Path) -> tuple[float, dict]:
             "-c",
             "from optistaff.cli import main; main()",
             "solve",
+            "--queue-model",
+            "stationary",
             str(scenario),
             "--time-limit",
             str(limit),

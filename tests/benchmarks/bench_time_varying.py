@@ -78,6 +78,7 @@ def main() -> None:
         work = Path(tmp)
         for name in args.cases.split(","):
             sc = optistaff.load_scenario(str(scenario_path(name, work)))
+            sc = replace(sc, policy=replace(sc.policy, queue_model="stationary"))
             plan = optistaff.solve(sc, threads=2)
             times = {}
             for threads in (1, 2):
