@@ -83,6 +83,8 @@ def solve(
     scenario = replace(scenario, policy=policy)
 
     problem = build_problem(scenario, pooled=True)
+    if policy.queue_model == "time_varying":
+        _refuse_days_beyond_the_limit(problem)
     identity = build_problem(scenario) if policy.switch_penalty > 0 else None
     # naming the agents needs scipy.optimize (~0.2-0.5 s to import): a large center
     # imports it in the background during the search; on a small one that import would
@@ -177,6 +179,29 @@ def solve(
     for hook in PLAN_HOOKS:
         hook(plan)
     return plan
+
+
+def _refuse_days_beyond_the_limit(problem: AllocationProblem) -> None:
+    """UsageError (exit 2, before anything is solved or written) when one evaluation of
+    some queue's day under the time-varying model would alone take longer than the time
+    limit: its work (:func:`optistaff.time_varying.work_estimate`, every eligible agent
+    staffed) grows with the calls and the abandonment per interval, and the time-varying
+    search evaluates such days many times."""
+    from optistaff import time_varying
+
+    sc = problem.scenario
+    limit = sc.policy.time_limit_s
+    for qi, queue in enumerate(sc.queues):
+        agents = [problem.max_agents(qi, t) for t in range(sc.horizon.intervals)]
+        seconds = time_varying.work_estimate(time_varying.day_of(sc, qi, agents))
+        seconds /= time_varying.WORK_PER_S
+        if seconds > limit:
+            raise UsageError(
+                f"queue {queue.id}: one evaluation of its day under the time-varying model "
+                f"needs about {seconds:,.0f} s or more (up to {max(queue.forecast):,.0f} "
+                f"calls an interval), more than the time limit ({limit:g} s); use "
+                "--queue-model stationary, or a longer --time-limit"
+            )
 
 
 def _proof(

@@ -279,3 +279,29 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
     assert warning is not None and "only 0.0 s of the 10 s time limit" in warning
     assert short_search_warning(stopped(10.0, 2.4)) is not None
     assert short_search_warning(stopped(10.0, 2.5)) is None
+
+
+def test_a_time_varying_day_beyond_the_time_limit_is_refused_at_once(tmp_path: Path) -> None:
+    """A million calls a half-hour with patience 1 s: one time-varying evaluation of that
+    day would take minutes (~2e6 uniformization steps an interval), so a time-varying
+    solve with a 10 s limit is refused before it starts: one message naming the queue,
+    exit 2, nothing written. The stationary model solves the same day."""
+    import time
+
+    data = copy.deepcopy(BASE)
+    data["queues"]["platinum"].update(forecast=[1e6] * 8, aht_s=9, patience_s=1)
+    data["policy"].update(queue_model="time_varying", time_limit_s=10)
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "plan"
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["solve", str(path), "-o", str(out)])
+    assert time.monotonic() - started < 8
+    assert result.exit_code == 2, result.output
+    assert "queue platinum" in result.output and "--queue-model stationary" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(
+        main, ["solve", str(path), "-o", str(out), "--queue-model", "stationary"]
+    )
+    assert result.exit_code == 0, result.output
