@@ -104,9 +104,10 @@ class DayFigures:
     in_service_after: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
-def evaluate_queue(day: QueueDay) -> DayFigures:
-    """The expected figures of one queue over the horizon (module docstring)."""
-    guess = _first_guess(day)
+def evaluate_queue(day: QueueDay, guess: int | None = None) -> DayFigures:
+    """The expected figures of one queue over the horizon (module docstring);
+    ``guess``: the first truncation to try (default :func:`_first_guess`)."""
+    guess = _first_guess(day) if guess is None else guess
     while True:
         out = _evaluate(day, guess)
         if out is not None:
@@ -143,12 +144,13 @@ def _first_guess(day: QueueDay) -> int:
     return int(min(MAX_STATES, top + 8))
 
 
-def work_estimate(day: QueueDay) -> float:
+def work_estimate(day: QueueDay, K: int | None = None) -> float:
     """The work of one evaluation of ``day``, in states × uniformization steps: per
     interval (λ + nμ + θ·K)·Δ steps (plus the Poisson tail) over the K + 1 states of the
     first truncation guess. An upper estimate of the sweeps' work (their bands are
-    narrower); seconds ≈ work / :data:`WORK_PER_S` or more."""
-    K = _first_guess(day)
+    narrower); seconds ≈ work / :data:`WORK_PER_S` or more. ``K``: that guess, when
+    known."""
+    K = _first_guess(day) if K is None else K
     theta = 0.0 if day.patience_s is None else 1.0 / float(day.patience_s)
     work = 0.0
     for c, h, n in zip(day.calls, day.aht_s, day.agents, strict=True):
@@ -273,11 +275,11 @@ def day_of(scenario: Scenario, queue_index: int, agents: npt.ArrayLike) -> Queue
     )
 
 
-def performance_of(day: QueueDay) -> Figures:
+def performance_of(day: QueueDay, guess: int | None = None) -> Figures:
     """The figures of ``day`` (:func:`evaluate_queue`) as rates: service level and
     abandon rate per call offered in the interval, ASA of its answered calls, occupancy
     = busy agent-time / staffed agent-time (NaN where the contract says null)."""
-    f = evaluate_queue(day)
+    f = evaluate_queue(day, guess)
     offered = f.offered
     with np.errstate(divide="ignore", invalid="ignore"):
         sl = np.where(offered > 0, f.answered_within / offered, np.nan)
@@ -302,10 +304,12 @@ def evaluate_days(days: list[QueueDay], threads: int = 1) -> list[Figures]:
         return [performance_of(d) for d in days]
     from concurrent.futures import ThreadPoolExecutor
 
-    work = [work_estimate(d) for d in days]
+    guesses = [_first_guess(d) for d in days]
+    work = [work_estimate(d, K) for d, K in zip(days, guesses, strict=True)]
     order = sorted(range(len(days)), key=lambda i: -work[i])
     out: list[Figures | None] = [None] * len(days)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="queue-day") as pool:
-        for i, fig in zip(order, pool.map(lambda i: performance_of(days[i]), order), strict=True):
+        figures = pool.map(lambda i: performance_of(days[i], guesses[i]), order)
+        for i, fig in zip(order, figures, strict=True):
             out[i] = fig
     return [f for f in out if f is not None]
