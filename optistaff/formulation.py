@@ -85,6 +85,9 @@ class AllocationProblem:
     tables: dict[tuple[int, int], CellTable]
     # queue index -> (weighted daily target d·Σλ·weight, weight) for queues with a daily minimum
     daily: dict[int, float]
+    # the stationary curves ``tables`` came from (:func:`queue_curves`), kept for the
+    # time-varying search, which moves them every round (None: not kept)
+    curves: tuple[QueueCurves, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_queues(self) -> int:
@@ -125,12 +128,15 @@ def build_problem(scenario: Scenario, *, pooled: bool = False) -> AllocationProb
                 if pin == -1 or pin == q:
                     eligible[(q, t)].append(g.index)
     frozen_eligible = {k: tuple(v) for k, v in eligible.items()}
-    tables = tabulate(scenario, {k: sum(groups[g].size for g in v) for k, v in eligible.items()})
+    curves = tuple(
+        queue_curves(scenario, {k: sum(groups[g].size for g in v) for k, v in eligible.items()})
+    )
+    tables = tables_of(scenario, list(curves))
     daily: dict[int, float] = {}
     for qi, queue in enumerate(scenario.queues):
         if queue.daily_service_level is not None and sum(queue.forecast) > 0:
             daily[qi] = queue.daily_service_level * float(sum(queue.forecast))
-    return AllocationProblem(scenario, tuple(groups), frozen_eligible, tables, daily)
+    return AllocationProblem(scenario, tuple(groups), frozen_eligible, tables, daily, curves)
 
 
 def group_agents(scenario: Scenario) -> list[AgentGroup]:

@@ -33,7 +33,10 @@ is doubled until the mass lost in every interval is at most ``LOST_MASS`` (1e-12
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,12 +107,71 @@ class DayFigures:
     in_service_after: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
-def evaluate_queue(day: QueueDay) -> DayFigures:
-    """The expected figures of one queue over the horizon (module docstring)."""
-    guess = _first_guess(day)
+#: Days remembered by :func:`evaluate_queue` (least recently used dropped first): the
+#: time-varying search scores the days of its plan, and the pipeline then evaluates the
+#: same days again for the plan's figures.
+MEMO_SIZE = 2048
+_MEMO: OrderedDict[bytes, DayFigures] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo_key(day: QueueDay) -> bytes:
+    """A digest of everything the figures of ``day`` depend on: the day and the numerical
+    settings of this module (a test that changes one must not get the old figures)."""
+    h = hashlib.blake2b(digest_size=20)
+    for arr, kind in ((day.calls, np.float64), (day.aht_s, np.float64), (day.agents, np.int64)):
+        h.update(np.ascontiguousarray(arr, dtype=kind).tobytes())
+        h.update(b"|")
+    settings = (
+        day.interval_s,
+        day.answer_within_s,
+        day.patience_s,
+        day.start_waiting,
+        day.start_in_service,
+        day.start_at,
+        LOST_MASS,
+        POISSON_TAIL,
+        COHORT_FLOOR,
+        PANEL_NODES,
+        PANEL_RATE_LENGTH,
+        MAX_STATES,
+    )
+    h.update(repr(settings).encode())
+    return h.digest()
+
+
+def forget() -> None:
+    """Empty the memo of :func:`evaluate_queue` (benchmarks time the evaluation itself)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
+
+def _recalled(key: bytes) -> DayFigures | None:
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None:
+            _MEMO.move_to_end(key)
+        return hit
+
+
+def evaluate_queue(day: QueueDay, guess: int | None = None) -> DayFigures:
+    """The expected figures of one queue over the horizon (module docstring);
+    ``guess``: the first truncation to try (default :func:`_first_guess`). Remembered
+    (:data:`MEMO_SIZE` days): the arrays of the result are shared, not to be changed."""
+    key = _memo_key(day)
+    hit = _recalled(key)
+    if hit is not None:
+        return hit
+    guess = _first_guess(day) if guess is None else guess
     while True:
         out = _evaluate(day, guess)
         if out is not None:
+            for arr in (out.answered_within, out.answered, out.abandoned, out.waiting_at_end):
+                arr.flags.writeable = False
+            with _MEMO_LOCK:
+                _MEMO[key] = out
+                while len(_MEMO) > MEMO_SIZE:
+                    _MEMO.popitem(last=False)
             return out
         if guess >= MAX_STATES:
             raise ValueError(f"the chain needs more than {MAX_STATES} states")
@@ -143,12 +205,13 @@ def _first_guess(day: QueueDay) -> int:
     return int(min(MAX_STATES, top + 8))
 
 
-def work_estimate(day: QueueDay) -> float:
+def work_estimate(day: QueueDay, K: int | None = None) -> float:
     """The work of one evaluation of ``day``, in states × uniformization steps: per
     interval (λ + nμ + θ·K)·Δ steps (plus the Poisson tail) over the K + 1 states of the
     first truncation guess. An upper estimate of the sweeps' work (their bands are
-    narrower); seconds ≈ work / :data:`WORK_PER_S` or more."""
-    K = _first_guess(day)
+    narrower); seconds ≈ work / :data:`WORK_PER_S` or more. ``K``: that guess, when
+    known."""
+    K = _first_guess(day) if K is None else K
     theta = 0.0 if day.patience_s is None else 1.0 / float(day.patience_s)
     work = 0.0
     for c, h, n in zip(day.calls, day.aht_s, day.agents, strict=True):
@@ -273,11 +336,11 @@ def day_of(scenario: Scenario, queue_index: int, agents: npt.ArrayLike) -> Queue
     )
 
 
-def performance_of(day: QueueDay) -> Figures:
+def performance_of(day: QueueDay, guess: int | None = None) -> Figures:
     """The figures of ``day`` (:func:`evaluate_queue`) as rates: service level and
     abandon rate per call offered in the interval, ASA of its answered calls, occupancy
     = busy agent-time / staffed agent-time (NaN where the contract says null)."""
-    f = evaluate_queue(day)
+    f = evaluate_queue(day, guess)
     offered = f.offered
     with np.errstate(divide="ignore", invalid="ignore"):
         sl = np.where(offered > 0, f.answered_within / offered, np.nan)
@@ -302,10 +365,13 @@ def evaluate_days(days: list[QueueDay], threads: int = 1) -> list[Figures]:
         return [performance_of(d) for d in days]
     from concurrent.futures import ThreadPoolExecutor
 
-    work = [work_estimate(d) for d in days]
+    fresh = [_recalled(_memo_key(d)) is None for d in days]
+    guesses = [_first_guess(d) if f else 0 for d, f in zip(days, fresh, strict=True)]
+    work = [work_estimate(d, K) if K else 0.0 for d, K in zip(days, guesses, strict=True)]
     order = sorted(range(len(days)), key=lambda i: -work[i])
     out: list[Figures | None] = [None] * len(days)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="queue-day") as pool:
-        for i, fig in zip(order, pool.map(lambda i: performance_of(days[i]), order), strict=True):
+        figures = pool.map(lambda i: performance_of(days[i], guesses[i] or None), order)
+        for i, fig in zip(order, figures, strict=True):
             out[i] = fig
     return [f for f in out if f is not None]

@@ -50,6 +50,7 @@ from optistaff.disaggregate import disaggregate, fill_idle
 from optistaff.formulation import (
     AllocationProblem,
     Corrections,
+    QueueCurves,
     cell_terms,
     queue_curves,
     tables_of,
@@ -271,6 +272,13 @@ def _switching(problem: AllocationProblem, counts: Counts, called: dict[int, int
     return penalty * switches
 
 
+def _curves(problem: AllocationProblem) -> list[QueueCurves]:
+    """The stationary curves of ``problem``'s tables (kept by ``build_problem``)."""
+    if problem.curves is not None:
+        return list(problem.curves)
+    return queue_curves(problem.scenario, {k: problem.max_agents(*k) for k in problem.tables})
+
+
 def solve_carry_over(
     problem: AllocationProblem,
     *,
@@ -319,12 +327,8 @@ def solve_carry_over(
     best_score, best_n, best_counts = scored(first)
     rounds = 0
     current_n = best_n
-    curves = queue_curves(problem.scenario, {k: problem.max_agents(*k) for k in problem.tables})
-    id_curves = (
-        None
-        if identity is None
-        else queue_curves(identity.scenario, {k: identity.max_agents(*k) for k in identity.tables})
-    )
+    curves = _curves(problem)
+    id_curves = None if identity is None else _curves(identity)
     history: Corrections | None = None
     stale = 0
     while rounds < FIXED_POINT_ROUNDS and not _out_of_time(deadline, stop, start, 0.25):
