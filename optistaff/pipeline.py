@@ -200,7 +200,8 @@ def _refuse_days_beyond_the_limit(problem: AllocationProblem) -> None:
                 f"queue {queue.id}: one evaluation of its day under the time-varying model "
                 f"needs about {seconds:,.0f} s or more (up to {max(queue.forecast):,.0f} "
                 f"calls an interval), more than the time limit ({limit:g} s); use "
-                "--queue-model stationary, or a longer --time-limit"
+                "--queue-model stationary (or policy.queue_model: stationary), or a longer "
+                "--time-limit"
             )
 
 
