@@ -25,9 +25,9 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pandas as pd
 import yaml
@@ -301,6 +301,12 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
         scenario = load_scenario(path / "scenario.yaml")
     except ScenarioError as exc:
         raise PlanError(f"{path / 'scenario.yaml'}: invalid resolved scenario:\n{exc}") from exc
+    if isinstance(summary, dict):
+        # the model of the plan's figures is the scenario's: a plan written before the
+        # default became time_varying has no queue_model in scenario.yaml, and is stationary
+        model: Any = summary.get("queue_model", "stationary")
+        if model in ("stationary", "time_varying") and scenario.policy.queue_model != model:
+            scenario = replace(scenario, policy=replace(scenario.policy, queue_model=model))
     named = summary.get("scenario")
     recorded_hash = named.get("content_hash") if isinstance(named, dict) else None
     if recorded_hash != scenario.content_hash():

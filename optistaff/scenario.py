@@ -123,7 +123,7 @@ class Policy:
     mip_gap: float = 1e-6
     threads: int = 1
     seed: int = 0
-    queue_model: QueueModelName = "stationary"
+    queue_model: QueueModelName = "time_varying"
 
 
 @dataclass(frozen=True)
@@ -269,14 +269,18 @@ class Scenario:
             "threads": pol.threads,
             "seed": pol.seed,
         }
-        if pol.queue_model != "stationary":  # (so stationary plans keep their bytes)
-            data["policy"]["queue_model"] = pol.queue_model
+        data["policy"]["queue_model"] = pol.queue_model
         return data
 
     def content_hash(self) -> str:
         """sha256 of the resolved scenario (canonical JSON, numbers as floats): equal
         scenarios, equal hash, whether built in Python or loaded from a file."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        data = self.to_dict()
+        if data["policy"]["queue_model"] == "stationary":
+            # (hashed as before the default became time_varying, when a stationary
+            # scenario had no such key: old plans keep their hashes)
+            del data["policy"]["queue_model"]
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 

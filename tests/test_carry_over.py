@@ -147,7 +147,9 @@ def test_solve_and_compare_take_a_queue_model(tmp_path: Path) -> None:
     assert json.loads(res.stdout)["queue_model"] == "time_varying"  # (stdout is JSON only)
     assert json.loads((out / "summary.json").read_text())["queue_model"] == "time_varying"
     stationary = tmp_path / "st"
-    res = runner.invoke(main, ["solve", scenario, "-o", str(stationary)])
+    res = runner.invoke(
+        main, ["solve", scenario, "--queue-model", "stationary", "-o", str(stationary)]
+    )
     assert res.exit_code == 0, res.output
     assert "queue_model" not in json.loads((stationary / "summary.json").read_text())
     res = runner.invoke(

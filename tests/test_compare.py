@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tiny import stationary
 
 import optistaff
 from optistaff.cli import main
@@ -30,7 +31,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def michelle_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three michelle plans: as given, one agent sick (paul), platinum forecast +20 %."""
-    base = optistaff.load_scenario(str(SCENARIOS / "michelle.yaml"))
+    base = stationary(SCENARIOS / "michelle.yaml")
     sick = replace(
         base, name="michelle-sick", agents=tuple(a for a in base.agents if a.id != "paul")
     )
@@ -142,7 +143,12 @@ def test_compare_solves_scenarios_on_the_fly(tmp_path: Path, michelle_dirs: list
         "name: michelle-sick\nextends: michelle.yaml\nchanges:\n  remove_agents: [paul]\n"
     )
     code, out, err = _run(
-        "compare", str(tmp_path / "michelle.yaml"), str(tmp_path / "sick.yaml"), "--json"
+        "compare",
+        str(tmp_path / "michelle.yaml"),
+        str(tmp_path / "sick.yaml"),
+        "--queue-model",
+        "stationary",
+        "--json",
     )
     assert code == 0, err
     assert "solving" in err and "optimal" in err

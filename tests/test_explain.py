@@ -11,6 +11,7 @@ from pathlib import Path
 import brute
 import pytest
 from click.testing import CliRunner
+from tiny import stationary
 
 import optistaff
 from optistaff.cli import main
@@ -39,7 +40,7 @@ def _close(got: float, want: float) -> bool:
 @pytest.fixture(scope="module")
 def michelle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
     """The michelle plan, as read back from its directory (what `explain` works on)."""
-    directory = optistaff.solve(SCENARIOS / "michelle.yaml").write(
+    directory = optistaff.solve(stationary(SCENARIOS / "michelle.yaml")).write(
         tmp_path_factory.mktemp("explain") / "michelle"
     )
     return optistaff.read_plan(directory), directory
@@ -188,7 +189,7 @@ def test_moving_michelle_all_day_equals_pinned_resolve(michelle: tuple[Plan, Pat
 
 
 def test_interval_index() -> None:
-    sc = optistaff.load_scenario(str(SCENARIOS / "michelle.yaml"))
+    sc = stationary(SCENARIOS / "michelle.yaml")
     assert interval_index(sc, "08:00") == 0
     assert interval_index(sc, "09:10") == 2  # the interval holding 09:10
     assert interval_index(sc, "2026-11-23 11:30") == 7
@@ -270,7 +271,7 @@ def test_one_more_agent_contact_center(tmp_path: Path) -> None:
     """On the real example: the gains of two profiles at the afternoon peak equal re-solves
     with that agent added."""
     plan = optistaff.read_plan(
-        optistaff.solve(SCENARIOS / "contact-center.yaml").write(tmp_path / "cc")
+        optistaff.solve(stationary(SCENARIOS / "contact-center.yaml")).write(tmp_path / "cc")
     )
     sc = plan.scenario
     t = interval_index(sc, "14:15")

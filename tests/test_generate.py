@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from checker import check_plan_dir
 from click.testing import CliRunner
+from tiny import stationary
 
 import optistaff
 from optistaff import queueing
@@ -163,7 +164,7 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path: Path, args: list[str]) -
 
 def test_generated_small_center_solves_and_passes_the_checker(tmp_path: Path) -> None:
     path = write_center(CenterSpec(50, 4, 32, tightness=0.85, seed=2), tmp_path / "c")
-    scenario = optistaff.load_scenario(str(path))
+    scenario = stationary(path)
     plan = optistaff.solve(scenario, time_limit_s=20)
     assert str(plan.status) == "optimal"
     plan.write(tmp_path / "plan")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tiny import stationary
 
 import optistaff
 from optistaff import plan_schema as schema
@@ -32,7 +33,7 @@ def _in_order(data: dict[str, Any], typed_dict: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    plan = optistaff.solve(MICHELLE)
+    plan = optistaff.solve(stationary(MICHELLE))
     assert "files" not in plan.summary  # added when the plan is written
     written: Path = plan.write(tmp_path_factory.mktemp("schema") / "michelle")
     return written
@@ -57,7 +58,7 @@ def test_summary_json_has_the_keys_of_plan_summary_in_order(plan_dir: Path) -> N
 def test_a_time_varying_plan_has_its_keys_in_order(tmp_path: Path) -> None:
     from optistaff.pipeline import evaluate_plan
 
-    plan = evaluate_plan(optistaff.solve(MICHELLE), "time_varying")
+    plan = evaluate_plan(optistaff.solve(stationary(MICHELLE)), "time_varying")
     summary = json.loads((plan.write(tmp_path / "tv") / "summary.json").read_text())
     assert _in_order(summary, schema.PlanSummary)
     assert summary["queue_model"] == "time_varying"

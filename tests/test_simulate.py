@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny import stationary
 
 import optistaff
 from optistaff.queueing import performance
@@ -327,7 +328,7 @@ def test_agents_finish_their_call_when_their_interval_ends() -> None:
 
 @pytest.fixture(scope="module")
 def michelle_plan() -> optistaff.Plan:
-    return optistaff.solve(ROOT / "scenarios" / "michelle.yaml")
+    return optistaff.solve(stationary(ROOT / "scenarios" / "michelle.yaml"))
 
 
 def test_simulate_plan_frames(michelle_plan: optistaff.Plan) -> None:

@@ -9,6 +9,7 @@ import brute
 import checker
 import pytest
 from conftest import SolveChecked
+from tiny import stationary
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 EXAMPLES = sorted(SCENARIOS.glob("*.yaml"))
@@ -17,7 +18,7 @@ EXAMPLES = sorted(SCENARIOS.glob("*.yaml"))
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_solves_to_optimal(path: Path, solve_checked: SolveChecked) -> None:
-    _plan, report = solve_checked(path)
+    _plan, report = solve_checked(stationary(path))
     assert report.status == "optimal", {k: report.summary[k] for k in ("status", "bound", "gap")}
 
 
@@ -26,7 +27,7 @@ def test_there_are_examples() -> None:
 
 
 def test_michelle_goes_where_brute_force_puts_her(solve_checked: SolveChecked) -> None:
-    _plan, report = solve_checked(SCENARIOS / "michelle.yaml")
+    _plan, report = solve_checked(stationary(SCENARIOS / "michelle.yaml"))
     sc = report.scenario
     assert report.status == "optimal"
     best, by_interval = brute.placements(sc, "michelle")

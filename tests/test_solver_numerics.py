@@ -13,6 +13,7 @@ from pathlib import Path
 
 import brute
 import pytest
+from tiny import stationary
 
 import optistaff
 from optistaff.formulation import build_problem
@@ -61,7 +62,7 @@ def _scenario() -> Scenario:
 
 
 def test_large_coefficient_case_matches_brute_force() -> None:
-    scenario = _scenario()
+    scenario = stationary(_scenario())
     best = brute.optimum(scenario)
     plan = optistaff.solve(scenario)
     assert plan.status == "optimal"

@@ -98,7 +98,7 @@ def test_a_starting_state_counts_nowhere_and_lowers_service(tmp_path: Path) -> N
 
 def test_evaluate_command_writes_and_prints(tmp_path: Path) -> None:
     runner = CliRunner()
-    plan_dir = optistaff.solve(SCENARIOS / "michelle.yaml").write(tmp_path / "m")
+    plan_dir = optistaff.solve(tiny.stationary(SCENARIOS / "michelle.yaml")).write(tmp_path / "m")
     out = tmp_path / "m-tv"
     res = runner.invoke(
         main, ["evaluate", str(plan_dir), "--queue-model", "time_varying", "-o", str(out)]

@@ -283,3 +283,15 @@ def tiny_scenarios(
         switch_penalty=switch_penalty,
         shortfall_price=price,
     )
+
+
+def stationary(source: Scenario | str | Any) -> Scenario:
+    """``source`` (a Scenario, or a scenario file's path) under the stationary queue
+    model: for the tests that pin the exact stationary optimiser (the default model is
+    ``time_varying``)."""
+    from dataclasses import replace
+
+    from optistaff.loading import load_scenario
+
+    sc = source if isinstance(source, Scenario) else load_scenario(str(source))
+    return replace(sc, policy=replace(sc.policy, queue_model="stationary"))
