@@ -47,7 +47,7 @@ DATE_FORMAT = "%Y-%m-%d %H:%M"
 FILES = ("scenario.yaml", "summary.json", "staffing.csv", "assignments.csv")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan:
     """A solved (or read) plan.
 
@@ -79,6 +79,17 @@ class Plan:
     @property
     def called_in(self) -> list[str]:
         return self.summary["called_in"]
+
+    def __repr__(self) -> str:
+        """One line (the dataclass's own repr prints every table: ~60 KB)."""
+        sc, obj = self.scenario, self.objective
+        model = self.summary.get("queue_model", "stationary")
+        return (
+            f"<Plan {sc.name!r}: {self.status}, {model}; weighted shortfall "
+            f"{obj['weighted_shortfall']:,.3f}, total {obj['total']:,.3f}; "
+            f"{len(sc.agents)} agents, {len(sc.queues)} queues, "
+            f"{sc.horizon.intervals} intervals>"
+        )
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write the plan directory atomically; returns its path."""

@@ -122,3 +122,49 @@ def test_bad_inputs(option: str, value: str) -> None:
     result = CliRunner().invoke(main, argv)
     assert result.exit_code == 2
     assert option in result.stderr and "Traceback" not in result.output
+
+
+#: Every numeric option of ``erlang`` with values it must refuse: nan, ±inf, and one
+#: value beyond the limit the README lists (calls ≤ 1e6, AHT 1…86,400 s, patience 1…1e6
+#: s, targets in [0, 1), fractions in (0, 1]).
+REFUSED = {
+    "--calls": ["nan", "inf", "-inf", "1e300", "1000001"],
+    "--interval-minutes": ["nan", "inf", "-inf", "1441"],
+    "--aht-s": ["nan", "inf", "0.5", "86401"],
+    "--answer-within-s": ["nan", "inf", "-1"],
+    "--patience-s": ["nan", "inf", "0.9", "1e7"],
+    "--target-sl": ["nan", "inf", "1"],
+    "--max-abandon-rate": ["nan", "inf", "1.5"],
+    "--max-occupancy": ["nan", "-inf", "0"],
+}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [(o, v) for o, values in REFUSED.items() for v in values]
+)
+def test_non_finite_and_out_of_range_numbers_are_refused(option: str, value: str) -> None:
+    args = dict(zip(BASE[1::2], BASE[2::2], strict=True))
+    args[option] = value
+    if option != "--patience-s":
+        args["--patience-s"] = "120"  # (so that --max-abandon-rate is a valid option)
+    argv = ["erlang"] + [x for kv in args.items() for x in kv]
+    if option not in ("--target-sl", "--max-abandon-rate", "--max-occupancy"):
+        argv += ["--agents", "3"]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    assert f"'{option}'" in result.stderr and "allowed: a number in" in result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_an_offered_load_beyond_the_exact_range_is_refused() -> None:
+    result = CliRunner().invoke(main, [*BASE[:2], "1000000", *BASE[3:], "--agents", "3"])
+    assert result.exit_code == 2
+    assert "offered load" in result.stderr and "5,000" in result.stderr
+
+
+def test_the_limits_themselves_are_accepted() -> None:
+    # the edges of the allowed ranges run (a refusal of a valid value would be a defect)
+    code, out, _ = _run("--agents", "0", "--patience-s", "1", "--json")
+    assert code == 0 and json.loads(out)["agents"] == 0
+    code, out, _ = _run("--target-sl", "0", "--max-occupancy", "1", "--json")
+    assert code == 0

@@ -103,3 +103,11 @@ def test_read_plan_refuses_other_columns(plan_dir: Path, tmp_path: Path, name: s
     (copy / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(PlanError, match=rf"{name}: columns .*skill.*; a plan's {name} has"):
         optistaff.read_plan(copy)
+
+
+def test_a_plan_prints_as_one_short_line() -> None:
+    plan = optistaff.solve(MICHELLE)
+    text = repr(plan)
+    assert "\n" not in text and len(text) <= 200
+    assert text.startswith("<Plan 'michelle': ") and str(plan.status) in text
+    assert f"{plan.objective['total']:,.3f}" in text and str(plan) == text

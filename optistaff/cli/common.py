@@ -33,11 +33,58 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 # -- options ---------------------------------------------------------------------------
 
 
-def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    """FloatRange lets nan and inf through; a time limit must be a finite number."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
-    return value
+def _plain(x: float) -> str:
+    """1000000.0 as "1,000,000", 0.5 as "0.5"."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+class Number(click.ParamType):
+    """A finite number within [lo, hi] (an end left None is open; ``lo_open`` /
+    ``hi_open`` exclude the end itself). click's FloatRange lets nan and inf through:
+    every numeric option of the CLI uses this instead, so that nan, inf and values
+    beyond optistaff's limits get one message (exit 2)."""
+
+    name = "number"
+
+    def __init__(
+        self,
+        lo: float | None = None,
+        hi: float | None = None,
+        *,
+        lo_open: bool = False,
+        hi_open: bool = False,
+        unit: str = "",
+    ) -> None:
+        self.lo, self.hi, self.lo_open, self.hi_open, self.unit = lo, hi, lo_open, hi_open, unit
+
+    def allowed(self) -> str:
+        """The allowed range in words, e.g. "a number in [1, 86,400] s"."""
+        if self.lo is None and self.hi is None:
+            return "a finite number"
+        left = "(" if self.lo_open or self.lo is None else "["
+        right = ")" if self.hi_open or self.hi is None else "]"
+        lo = "-∞" if self.lo is None else _plain(self.lo)
+        hi = "∞" if self.hi is None else _plain(self.hi)
+        unit = f" {self.unit}" if self.unit else ""
+        return f"a number in {left}{lo}, {hi}{right}{unit}"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; allowed: {self.allowed()}", param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value} is not allowed; allowed: {self.allowed()}", param, ctx)
+        below = self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo))
+        above = self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi))
+        if below or above:
+            self.fail(f"{x:g} is outside the limits; allowed: {self.allowed()}", param, ctx)
+        return x
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "NUMBER"
 
 
 def time_limit_option(help: str) -> Callable[[_F], _F]:
@@ -46,9 +93,8 @@ def time_limit_option(help: str) -> Callable[[_F], _F]:
     return click.option(
         "--time-limit",
         "time_limit_s",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(0, None, lo_open=True, unit="s"),
         default=None,
-        callback=finite_seconds,
         help=help,
     )
 

@@ -18,29 +18,58 @@ from rich.console import Console
 from rich.table import Table
 
 from optistaff import queueing
+from optistaff.cli.common import Number
 from optistaff.errors import UsageError
+from optistaff.loading.limits import (
+    MAX_AHT_S,
+    MAX_CALLS,
+    MAX_CELL_AGENTS,
+    MAX_OFFERED_LOAD,
+    MAX_PATIENCE_S,
+    MIN_AHT_S,
+    MIN_PATIENCE_S,
+)
 
-_POSITIVE = click.FloatRange(min=0.0, min_open=True)
-_FRACTION = click.FloatRange(min=0.0, max=1.0, min_open=True)
+_FRACTION = Number(0.0, 1.0, lo_open=True)
 
 
 @click.command(name="erlang")
-@click.option("--calls", type=click.FloatRange(min=0.0), required=True, help="Calls per interval.")
-@click.option("--interval-minutes", type=_POSITIVE, required=True, help="Interval length, min.")
-@click.option("--aht-s", type=_POSITIVE, required=True, help="Average handle time, seconds.")
+@click.option(
+    "--calls", type=Number(0.0, MAX_CALLS), required=True, help="Calls per interval (0…1e6)."
+)
+@click.option(
+    "--interval-minutes",
+    type=Number(0.0, 24 * 60, lo_open=True, unit="min"),
+    required=True,
+    help="Interval length, min (at most a day).",
+)
+@click.option(
+    "--aht-s",
+    type=Number(MIN_AHT_S, MAX_AHT_S, unit="s"),
+    required=True,
+    help="Average handle time, seconds (1…86,400).",
+)
 @click.option(
     "--answer-within-s",
-    type=click.FloatRange(min=0.0),
+    type=Number(0.0, None, unit="s"),
     required=True,
     help="Service-level threshold, seconds.",
 )
 @click.option(
-    "--patience-s", type=_POSITIVE, default=None, help="Mean patience, seconds (Erlang A)."
+    "--patience-s",
+    type=Number(MIN_PATIENCE_S, MAX_PATIENCE_S, unit="s"),
+    default=None,
+    help="Mean patience, seconds (Erlang A; 1…1e6).",
 )
-@click.option("--agents", type=click.IntRange(min=0), default=None, help="Agents to evaluate.")
+@click.option(
+    "--agents",
+    type=click.IntRange(min=0, max=MAX_CELL_AGENTS),
+    default=None,
+    help="Agents to evaluate (0…5,000).",
+)
 @click.option(
     "--target-sl",
-    type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+    type=Number(0.0, 1.0, hi_open=True),
     default=None,
     help="Find the agents for this service level (0 <= X < 1).",
 )
@@ -78,6 +107,12 @@ def command(
             "(--target-sl X, --max-abandon-rate R, --max-occupancy O)"
         )
     interval_s = interval_minutes * 60.0
+    load = calls * aht_s / interval_s
+    if load > MAX_OFFERED_LOAD:
+        raise UsageError(
+            f"offered load {load:,.0f} Erlangs (--calls × --aht-s / interval) is beyond "
+            f"{MAX_OFFERED_LOAD:,.0f}, the range optistaff computes exactly: check the units"
+        )
     required: int | None = None
     if agents is None:
         required = int(

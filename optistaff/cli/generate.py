@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from optistaff.cli.common import Number
 from optistaff.errors import UsageError
 from optistaff.generate import CenterSpec, write_center
 from optistaff.loading import check_scenario
@@ -36,7 +37,7 @@ _COUNT = click.IntRange(min=1)
 )
 @click.option(
     "--tightness",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=Number(0.0, 10.0, lo_open=True),
     default=0.95,
     show_default=True,
     help="Agents on duty / requirement at the peak (0.85: short, 1.10: surplus).",

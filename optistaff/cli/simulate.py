@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from optistaff.cli.common import load_plan, time_limit_option, wide_console
+from optistaff.cli.common import Number, load_plan, time_limit_option, wide_console
 from optistaff.errors import OptistaffError, UsageError
 from optistaff.simulate import METRICS, SimulationReport, iter_flagged, outside_counts
 
@@ -157,9 +157,9 @@ def _print(table: Table) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Root seed.")
 @click.option(
     "--handle-cv",
-    type=click.FloatRange(min=0.0),
+    type=Number(0.0, 100.0),
     default=None,
-    help="Lognormal handle times with this coefficient of variation (0: constant); "
+    help="Lognormal handle times with this coefficient of variation (0…100; 0: constant); "
     "default exponential.",
 )
 @click.option(
