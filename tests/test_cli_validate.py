@@ -92,7 +92,7 @@ CASES: dict[str, Case] = {
     ),
     "malformed shift": Case(
         [('shift: "08:00-10:00"}', 'shift: "8am-10am"}')],
-        "agents[1].shift: must be 'HH:MM-HH:MM', got '8am-10am'",
+        "agents[1].shift: must be 'HH:MM-HH:MM' or 'YYYY-MM-DD HH:MM-HH:MM', got '8am-10am'",
         "8am",
     ),
     "break outside shift": Case(

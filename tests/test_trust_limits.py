@@ -137,7 +137,7 @@ def test_too_many_staffing_table_entries_are_refused() -> None:
     }
     skills = list(data["queues"])
     data["agents"] = [
-        {"id": f"a{i}", "skills": skills, "shift": "00:00-00:00"} for i in range(1_000)
+        {"id": f"a{i}", "skills": skills, "shift": "2026-11-23 00:00-00:00"} for i in range(1_000)
     ]
     data["pins"] = []
     # 8 queues × 336 intervals × 1,001 = 2,690,688 entries

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from optistaff.loading.clock import DAY_MINUTES, parse_clock, parse_datetime, parse_range
+from optistaff.loading.clock import (
+    DAY_MINUTES,
+    parse_clock,
+    parse_dated_clock,
+    parse_dated_range,
+    parse_datetime,
+)
 from optistaff.loading.csv_tables import column_values
 from optistaff.loading.drafts import AgentDraft, Draft, QueueDraft
 from optistaff.loading.limits import (
@@ -422,6 +428,27 @@ def _check_load(
     return True
 
 
+def _one_day(horizon: Horizon) -> bool:
+    """Does the horizon last at most 24 hours (so that a clock time names one moment)?"""
+    return horizon.intervals * horizon.interval_minutes <= DAY_MINUTES
+
+
+def _undated(text: str, horizon: Horizon, what: str) -> str:
+    """The message for an undated clock time on a horizon longer than a day."""
+    hours = horizon.intervals * horizon.interval_minutes / 60
+    return (
+        f"{text.strip()!r} has no date, but the horizon lasts {hours:g} hours "
+        f"({horizon.label(0)} to {horizon.end:%Y-%m-%d %H:%M}): on a horizon longer than "
+        f"24 hours a {what} needs its date, e.g. '{horizon.start:%Y-%m-%d} {text.strip()}'"
+    )
+
+
+def _minutes_from_start(day: date, minute: int, horizon: Horizon) -> int:
+    """Minutes from the horizon start to ``minute`` (of the day) on ``day``."""
+    when = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
+    return int((when - horizon.start) / timedelta(minutes=1))
+
+
 def _shift_offset(start_minute: int, length: int, horizon: Horizon) -> int:
     """Minutes from the horizon start to the start of the first occurrence of the shift
     that has not ended by the horizon start (negative: already in progress then)."""
@@ -463,29 +490,45 @@ def resolve_agent(
             "set optional: true or remove the cost",
         )
         ok = False
-    shift = parse_range(model.shift)
-    if shift is None:
-        ctx.error(at.at("shift"), f"must be 'HH:MM-HH:MM', got {model.shift!r}")
+    dated = parse_dated_range(model.shift)
+    if dated is None:
+        ctx.error(
+            at.at("shift"),
+            f"must be 'HH:MM-HH:MM' or 'YYYY-MM-DD HH:MM-HH:MM', got {model.shift!r}",
+        )
         ok = False
-    breaks: list[tuple[int, int, int]] = []  # (index, start minute, length)
+    breaks: list[tuple[int, date | None, int, int]] = []  # (index, date, start minute, length)
     for i, text in enumerate(model.breaks):
-        parsed = parse_range(text)
+        parsed = parse_dated_range(text)
         if parsed is None:
-            ctx.error(at.at("breaks", i), f"must be 'HH:MM-HH:MM', got {text!r}")
+            ctx.error(
+                at.at("breaks", i),
+                f"must be 'HH:MM-HH:MM' or 'YYYY-MM-DD HH:MM-HH:MM', got {text!r}",
+            )
             ok = False
         else:
             breaks.append((i, *parsed))
-    if shift is None or horizon is None:
+    if dated is None or horizon is None:
+        return None
+    shift_day, shift_minute, shift_length = dated
+    if shift_day is None and not _one_day(horizon):
+        ctx.error(at.at("shift"), _undated(model.shift, horizon, "shift"))
         return None
     # Times in minutes after the horizon start (all whole minutes); interval t is
     # [t * step, (t + 1) * step).
-    shift_start = _shift_offset(shift[0], shift[1], horizon)
-    shift_end = shift_start + shift[1]
+    if shift_day is None:
+        shift_start = _shift_offset(shift_minute, shift_length, horizon)
+    else:
+        shift_start = _minutes_from_start(shift_day, shift_minute, horizon)
+    shift_end = shift_start + shift_length
     break_windows: list[tuple[int, int]] = []
-    for i, minute, length in breaks:
-        b_start = shift_start + (minute - shift[0]) % DAY_MINUTES
+    for i, b_day, minute, length in breaks:
+        if b_day is None:  # the first occurrence at or after the shift start
+            b_start = shift_start + (minute - shift_minute) % DAY_MINUTES
+        else:
+            b_start = _minutes_from_start(b_day, minute, horizon)
         b_end = b_start + length
-        if b_end > shift_end or length >= DAY_MINUTES:
+        if b_start < shift_start or b_end > shift_end or length >= DAY_MINUTES:
             ctx.error(
                 at.at("breaks", i),
                 f"break {model.breaks[i]} is not inside the shift {model.shift}",
@@ -545,24 +588,39 @@ def _resolve_pins(
                     f"agent '{pin.agent}' is not skilled for '{pin.queue}' (skills: {skills})",
                 )
                 ok = False
-        start_minute = parse_clock(pin.from_)
-        end_minute = parse_clock(pin.to, allow_24=True)
-        if start_minute is None:
-            ctx.error(at.at("from"), f"must be a clock time 'HH:MM', got {pin.from_!r}")
-            ok = False
-        if end_minute is None:
-            ctx.error(at.at("to"), f"must be a clock time 'HH:MM', got {pin.to!r}")
-            ok = False
-        if horizon is None or start_minute is None or end_minute is None:
+        start = parse_dated_clock(pin.from_)
+        stop = parse_dated_clock(pin.to, allow_24=True)
+        for key, got, text in (("from", start, pin.from_), ("to", stop, pin.to)):
+            if got is None:
+                ctx.error(
+                    at.at(key), f"must be a clock time 'HH:MM' or 'YYYY-MM-DD HH:MM', got {text!r}"
+                )
+                ok = False
+        if horizon is None or start is None or stop is None:
             continue
-        if start_minute == end_minute % DAY_MINUTES:
-            ctx.error(at, f"empty range: from {pin.from_} to {pin.to}")
+        (start_day, start_minute), (end_day, end_minute) = start, stop
+        if start_day is None and not _one_day(horizon):
+            ctx.error(at.at("from"), _undated(pin.from_, horizon, "pin's from"))
             continue
-        day0 = horizon.start.replace(hour=0, minute=0)
-        begin = day0 + timedelta(minutes=start_minute)
-        if begin < horizon.start:
-            begin += timedelta(days=1)
-        end = begin + timedelta(minutes=(end_minute - start_minute) % DAY_MINUTES)
+        if start_day is None:  # the first occurrence at or after the horizon start
+            day0 = horizon.start.replace(hour=0, minute=0)
+            begin = day0 + timedelta(minutes=start_minute)
+            if begin < horizon.start:
+                begin += timedelta(days=1)
+        else:
+            begin = datetime.combine(start_day, datetime.min.time()) + timedelta(
+                minutes=start_minute
+            )
+        if end_day is None:  # the first occurrence after from
+            if start_minute == end_minute % DAY_MINUTES:
+                ctx.error(at, f"empty range: from {pin.from_} to {pin.to}")
+                continue
+            end = begin + timedelta(minutes=(end_minute - start_minute) % DAY_MINUTES)
+        else:
+            end = datetime.combine(end_day, datetime.min.time()) + timedelta(minutes=end_minute)
+            if end <= begin:
+                ctx.error(at, f"empty range: to {pin.to} is not after from {pin.from_}")
+                continue
         step_min = horizon.interval_minutes
         first = (begin - horizon.start) / timedelta(minutes=1)
         last = (end - horizon.start) / timedelta(minutes=1)
@@ -572,6 +630,12 @@ def _resolve_pins(
         if not ok:
             continue
         start_t, end_t = int(first // step_min), int(last // step_min)
+        if start_t < 0:
+            ctx.error(
+                at.at("from"),
+                f"{pin.from_} is before the start of the horizon ({horizon.label(0)})",
+            )
+            continue
         if end_t > horizon.intervals:
             ctx.error(
                 at,
