@@ -26,7 +26,7 @@ from rich.text import Text
 
 from optistaff import __version__, plotting
 from optistaff.plan import Plan
-from optistaff.views import objective_lines, queue_table
+from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,7 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
     parts.append("".join(f'<p class="meta">{html.escape(line)}</p>' for line in shown))
     parts.append("<h2>Queues</h2>")
     parts.append(rich_table_html(queue_table(plan)))
+    parts.append(f'<p class="meta">{html.escape(QUEUE_TABLE_LEGEND)}</p>')
     parts.append("<h2>Where the plan falls short</h2>")
     parts.append(_shortfall_section(plan))
     parts.append("<h2>Plots</h2>")

@@ -7,6 +7,7 @@ turns them into HTML.
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 
 from optistaff.plan import Plan
@@ -34,12 +35,15 @@ def queue_table(plan: Plan, title: str | None = None) -> Table:
     daily = any(q.daily_service_level is not None for q in scenario.queues)
     abandon = any(q.patience_s is not None for q in scenario.queues)
     headers = ["queue", "calls", "SL", "min SL"]
-    headers += ["daily min"] if daily else []
+    headers += ["day min"] if daily else []
     headers += ["abandon"] if abandon else []
-    headers += ["agent-h", "short", "weighted", "value"]
-    table = Table(title=title, title_justify="left")
+    headers += ["hours", "short", "w.short", "value"]
+    table = compact_table(title)
     for header in headers:
-        table.add_column(header, justify="left" if header == "queue" else "right")
+        if header == "queue":  # a long name folds onto a second line; numbers never do
+            table.add_column(header, justify="left", overflow="fold", min_width=8)
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
     for queue in scenario.queues:
         totals = plan.summary["queues"][queue.id]
         short = totals["shortfall_calls"]
@@ -61,6 +65,27 @@ def queue_table(plan: Plan, title: str | None = None) -> Table:
         ]
         table.add_row(*row, style="red" if short > 1e-9 else "")
     return table
+
+
+#: What the per-queue table's short headers mean (printed under it).
+QUEUE_TABLE_LEGEND = (
+    "hours: agent-hours on the queue · short: calls short of its minimums · w.short: "
+    "short × the queue's shortfall weight · value: its value answered · red: short"
+)
+
+
+def compact_table(title: str | None = None) -> Table:
+    """A table for an 80-column terminal: a rule under the header, no vertical lines,
+    two spaces between columns (a 16-character queue name and eight figures fit)."""
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+        show_edge=False,
+    )
 
 
 def _pct(x: float | None) -> str:

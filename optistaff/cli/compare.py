@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -25,24 +26,30 @@ from optistaff.compare import (
 from optistaff.errors import UsageError
 from optistaff.plan_schema import queue_model_of
 from optistaff.solvers import SolveStatus
-from optistaff.views import model_line, not_proven_reason
+from optistaff.views import compact_table, model_line, not_proven_reason
 
 
-def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
+def comparison_table(
+    comparison: Comparison, title: str | None = None, width: int | None = None
+) -> Table:
     """The side-by-side table: one column per plan, a Δ column after every plan but the
-    first (green: better, red: worse)."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption="total value = value − cost − switching; Δ against the first column "
-        "(green: better, red: worse)",
-        caption_justify="left",
+    first (green: better, red: worse). When it would be wider than ``width`` (a
+    terminal's), the plans' labels fold onto more header lines, as narrow as their
+    columns' figures: an 80-column terminal holds three plans and their deltas."""
+    table = compact_table(title)
+    table.caption = (
+        "total value = value − cost − switching; Δ against the first column (green: "
+        "better, red: worse); abandon '-': an Erlang C queue (no patience: nobody abandons)"
     )
-    table.add_column("", justify="left", no_wrap=True)
+    table.caption_justify = "left"
+    table.add_column("", justify="left", no_wrap=True)  # (numbers never wrap)
     for i, label in enumerate(comparison.labels):
         table.add_column(label, justify="right", no_wrap=True)
         if i > 0:
             table.add_column("Δ", justify="right", no_wrap=True)
+    erlang_c = [
+        {q.id for q in plan.scenario.queues if q.patience_s is None} for plan in comparison.plans
+    ]
     current = None
     for queue, key in comparison.rows():
         if queue != current:
@@ -53,12 +60,38 @@ def comparison_table(comparison: Comparison, title: str | None = None) -> Table:
         metric = metric_for(queue, key)
         cells: list[str | Text] = [("  " if queue else "") + metric.label]
         for i, label in enumerate(comparison.labels):
-            cells.append(format_value(metric, comparison.value(queue, key, label)))
+            if key == "abandon_rate" and queue in erlang_c[i]:
+                cells.append("-")
+            else:
+                cells.append(format_value(metric, comparison.value(queue, key, label)))
             if i > 0:
                 delta = comparison.delta(queue, key, label)
                 cells.append(Text(format_delta(metric, delta), style=delta_style(metric, delta)))
         table.add_row(*cells)
+    if width is not None and _natural_width(table) > width:
+        for column in table.columns[1:]:
+            widest = max((len(str(cell)) for cell in column._cells), default=1)
+            column.header = fold_label(str(column.header), max(widest, 9))
     return table
+
+
+def _natural_width(table: Table) -> int:
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, table).maximum
+
+
+def fold_label(label: str, width: int) -> str:
+    """``label`` on lines of at most ``width`` characters, broken after a '-', '_' or
+    space where one falls in the line (else mid-word): no character is dropped."""
+    lines: list[str] = []
+    rest = label
+    while len(rest) > width:
+        cut = max(rest.rfind(c, 0, width) for c in "-_ ")
+        cut = cut + 1 if cut > 0 else width
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    lines.append(rest)
+    return "\n".join(lines)
 
 
 @click.command("compare")
@@ -104,7 +137,12 @@ def command(
     if as_csv:
         click.echo(comparison.tidy().to_csv(index=False, lineterminator="\n"), nl=False)
         return
-    table = comparison_table(comparison, title=f"compared against {comparison.labels[0]}")
+    terminal = Console()
+    table = comparison_table(
+        comparison,
+        title=f"compared against {comparison.labels[0]}",
+        width=terminal.width if terminal.is_terminal else None,
+    )
     out = wide_console(table)
     out.print(table)
     mixed = mixed_models_warning(comparison)

@@ -10,7 +10,7 @@ import click
 
 from optistaff.cli.common import output_option, refuse_infeasible
 from optistaff.cli.solve import output_console
-from optistaff.views import objective_lines, queue_table
+from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
 
 
 @click.command("evaluate")
@@ -48,5 +48,6 @@ def command(plan_dir: Path, queue_model: str, output: Path | None, as_json: bool
     out = output_console()
     title = f"{again.scenario.name}: re-evaluated" + (f", written to {written}" if written else "")
     out.print(queue_table(again, title=title))
+    out.print(QUEUE_TABLE_LEGEND, style="dim")
     for line in objective_lines(again):
         out.print(line)

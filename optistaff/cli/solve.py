@@ -21,7 +21,7 @@ from optistaff.errors import SolveError
 from optistaff.loading import MAX_THREADS
 from optistaff.plan import Plan
 from optistaff.solvers import SolveStatus
-from optistaff.views import objective_lines, queue_table
+from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
 
 
 def output_console() -> Console:
@@ -104,6 +104,7 @@ def command(
         return
     out = output_console()
     out.print(queue_table(plan, title=f"{loaded.name}: plan written to {written}"))
+    out.print(QUEUE_TABLE_LEGEND, style="dim")
     for line in objective_lines(plan):
         out.print(line)
     if not math.isfinite(plan.summary["objective"]["total"]):  # pragma: no cover
