@@ -25,6 +25,7 @@ COMMANDS = (
     "compare",
     "explain",
     "report",
+    "export",
     "simulate",
     "generate",
 )

@@ -1,0 +1,212 @@
+"""A plan where planners work: a spreadsheet (``optistaff export PLAN -o plan.xlsx``) or
+the wide schedule as CSV.
+
+The workbook has four sheets:
+
+* **Schedule**: one row per agent (id and skills, frozen), one column per interval
+  (frozen header, ``HH:MM``, dated when the horizon is longer than a day); a cell holds
+  the queue the agent works (filled in that queue's colour), ``idle`` when the agent is
+  available but not assigned, and stays empty (grey) when the agent is not available
+  (outside the shift, or on a break).
+* **Staffing**: ``staffing.csv`` as it is, one row per (interval, queue): agents placed
+  against required, calls, SL, ASA, abandonment, occupancy, shortfalls.
+* **Queues**: the per-queue totals of ``summary.json``.
+* **Summary**: the scenario's name, the plan's status, queue model, objective parts,
+  agents called in and solver.
+
+Written atomically (a complete file or none). The colours: a distinct light fill per
+queue (:func:`queue_colours`, golden-angle hues: at least 30 told apart).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import csv
+import io
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optistaff.plan import Plan
+from optistaff.plan_schema import queue_model_of
+
+IDLE = "idle"
+UNAVAILABLE_FILL = "D9D9D9"
+
+
+def queue_colours(queue_ids: Sequence[str]) -> dict[str, str]:
+    """A light RGB fill (``RRGGBB``) per queue, in order: hues spaced by the golden angle,
+    in three lightness bands, so that neighbours differ and 30+ queues stay distinct."""
+    out: dict[str, str] = {}
+    for i, qid in enumerate(queue_ids):
+        hue = (i * 0.618033988749895) % 1.0
+        light = (0.80, 0.70, 0.88)[(i // 10) % 3]
+        r, g, b = colorsys.hls_to_rgb(hue, light, 0.65)
+        out[qid] = f"{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
+    return out
+
+
+def interval_labels(plan: Plan) -> list[str]:
+    """The schedule's column headers: ``HH:MM``, or ``YYYY-MM-DD HH:MM`` when the horizon
+    lasts more than a day (so that no two columns read the same)."""
+    h = plan.scenario.horizon
+    fmt = "%H:%M" if h.intervals * h.interval_minutes <= 24 * 60 else "%Y-%m-%d %H:%M"
+    return [ts.strftime(fmt) for ts in h.interval_starts()]
+
+
+def schedule(plan: Plan) -> pd.DataFrame:
+    """The wide schedule: one row per agent (index ``agent``, column ``skills``), one
+    column per interval label; cells: a queue id, :data:`IDLE`, or "" (not available)."""
+    sc = plan.scenario
+    starts = {pd.Timestamp(ts): t for t, ts in enumerate(sc.horizon.interval_starts())}
+    labels = interval_labels(plan)
+    cells = {a.id: [""] * len(labels) for a in sc.agents}
+    for agent, ts, queue in plan.assignments.itertuples(index=False):
+        row = cells.get(str(agent))
+        if row is not None:
+            row[starts[pd.Timestamp(ts)]] = IDLE if pd.isna(queue) else str(queue)
+    frame = pd.DataFrame.from_dict(cells, orient="index", columns=labels)
+    frame.insert(0, "skills", [";".join(a.skills) for a in sc.agents])
+    frame.index.name = "agent"
+    return frame
+
+
+def schedule_csv(plan: Plan) -> str:
+    """:func:`schedule` as CSV (``agent``, ``skills``, one column per interval)."""
+    buf = io.StringIO()
+    schedule(plan).to_csv(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue()
+
+
+def summary_rows(plan: Plan) -> list[tuple[str, Any]]:
+    """The Summary sheet: (field, value) rows."""
+    s, obj = plan.summary, plan.objective
+    rows: list[tuple[str, Any]] = [
+        ("scenario", plan.scenario.name),
+        ("status", str(plan.status)),
+        ("queue model", queue_model_of(s)),
+        ("weighted shortfall", obj["weighted_shortfall"]),
+        ("value", obj["value"]),
+        ("cost", obj["cost"]),
+        ("switching", obj["switching"]),
+        ("switches", obj["switches"]),
+        ("total", obj["total"]),
+        ("bound", s.get("bound")),
+        ("gap", s.get("gap")),
+        ("called in", ", ".join(plan.called_in)),
+        ("horizon start", plan.scenario.horizon.label(0)),
+        ("interval minutes", plan.scenario.horizon.interval_minutes),
+        ("intervals", plan.scenario.horizon.intervals),
+        ("decomposition", s["solver"].get("decomposition", "")),
+        ("scenario hash", s["scenario"]["content_hash"]),
+    ]
+    return rows
+
+
+def workbook_bytes(plan: Plan) -> bytes:
+    """The workbook (module docstring) as ``.xlsx`` bytes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Schedule"
+    wide = schedule(plan)
+    fills = {
+        q: PatternFill("solid", start_color=c, end_color=c)
+        for q, c in queue_colours(plan.scenario.queue_ids).items()
+    }
+    grey = PatternFill("solid", start_color=UNAVAILABLE_FILL, end_color=UNAVAILABLE_FILL)
+    bold = Font(bold=True)
+    header = ["agent", "skills", *wide.columns[1:]]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center")
+    for agent, row in zip(wide.index, wide.itertuples(index=False), strict=True):
+        values = list(row)
+        sheet.append([agent, *values])
+        r = sheet.max_row
+        for j, value in enumerate(values[1:], start=3):
+            cell = sheet.cell(row=r, column=j)
+            if value == "":
+                cell.fill = grey
+            elif value in fills:
+                cell.fill = fills[value]
+    sheet.freeze_panes = "C2"
+    sheet.column_dimensions["A"].width = max(8, max((len(a) for a in wide.index), default=5) + 2)
+    sheet.column_dimensions["B"].width = 24
+    widest = max((len(q) for q in plan.scenario.queue_ids), default=4)
+    for j in range(3, len(header) + 1):
+        sheet.column_dimensions[get_column_letter(j)].width = max(6, min(widest, 18) + 1)
+
+    staffing = book.create_sheet("Staffing")
+    frame = plan.staffing.copy()
+    frame["interval_start"] = [
+        pd.Timestamp(x).strftime("%Y-%m-%d %H:%M") for x in frame["interval_start"]
+    ]
+    _table(staffing, frame, bold)
+
+    queues = book.create_sheet("Queues")
+    totals = plan.queues.reset_index()
+    _table(queues, totals, bold)
+
+    summary = book.create_sheet("Summary")
+    summary.append(["field", "value"])
+    summary["A1"].font = summary["B1"].font = bold
+    for key, value in summary_rows(plan):
+        summary.append([key, value])
+    summary.column_dimensions["A"].width = 20
+    summary.column_dimensions["B"].width = 60
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _table(sheet: Any, frame: pd.DataFrame, bold: Any) -> None:
+    """``frame`` into ``sheet`` with a bold, frozen header and a filter (NaN: empty)."""
+    sheet.append([str(c) for c in frame.columns])
+    for cell in sheet[1]:
+        cell.font = bold
+    for row in frame.itertuples(index=False):
+        sheet.append([None if _missing(v) else _plain(v) for v in row])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for j, name in enumerate(frame.columns, start=1):
+        letter = sheet.cell(row=1, column=j).column_letter
+        sheet.column_dimensions[letter].width = max(10, min(len(str(name)) + 2, 28))
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars as Python numbers (openpyxl writes only those)."""
+    return v.item() if hasattr(v, "item") else v
+
+
+def write_export(plan: Plan, path: str | os.PathLike[str], *, fmt: str = "xlsx") -> Path:
+    """Write the workbook (``fmt`` ``xlsx``) or the wide schedule (``csv``) to ``path``,
+    atomically: a complete file or none."""
+    target = Path(path)
+    data = workbook_bytes(plan) if fmt == "xlsx" else schedule_csv(plan).encode()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as fh:  # "x": never clobber a stranger's file
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
