@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -156,22 +157,76 @@ class Spinner:
             self.status.stop()
 
 
+#: The stages of :class:`~optistaff.solvers.Progress` in words (when no phase is named).
+STAGE_WORDS = {
+    "intervals": "each interval on its own",
+    "shortfall": "the whole horizon, minimums first",
+    "value": "the whole horizon, value",
+    "time_varying": "time-varying search",
+    "phase": "solving",
+}
+
+
+def progress_text(event: Progress, elapsed_s: float, limit_s: float | None) -> str:
+    """One line: the phase in words, the best plan so far and its gap as a percentage
+    (when the solver has a bound), elapsed and the time limit."""
+    parts = [event.phase or STAGE_WORDS.get(event.stage, event.stage)]
+    if event.intervals_total:
+        total = event.intervals_total
+        parts.append(f"interval {min(event.intervals_done + 1, total)}/{total}")
+    what = "shortfall" if event.stage in ("shortfall", "time_varying") else "value"
+    if math.isfinite(event.objective):
+        best = f"best {what} {event.objective:,.2f}"
+        if math.isfinite(event.bound):
+            gap = abs(event.bound - event.objective) / max(abs(event.bound), 1e-9)
+            best += f", gap {100 * gap:.2f} %"
+        parts.append(best)
+    clock = f"{elapsed_s:.0f} s"
+    if limit_s is not None:
+        clock += f" of {limit_s:.0f} s"
+    parts.append(clock)
+    return " · ".join(parts)
+
+
 class ProgressPrinter(Spinner):
-    """Shows the best objective and bound while a long solve runs (a
-    :data:`~optistaff.solvers.ProgressCallback`)."""
+    """Shows what a long solve is doing (a :data:`~optistaff.solvers.ProgressCallback`):
+    from one second on, the phase in words, the best plan and its gap, the seconds
+    elapsed and the time limit, ticking every half second even between events."""
+
+    TICK_S = 0.5
+
+    def __init__(self, console: Console, limit_s: float | None = None) -> None:
+        super().__init__(console)
+        self.limit_s = limit_s
+        self.began = time.monotonic()
+        self.last: Progress = Progress("preparing", math.nan, math.nan, 0.0, phase="preparing")
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+        self._ticker.start()
 
     def __call__(self, event: Progress) -> None:
-        if event.elapsed_s < 1.0:
+        with self._lock:
+            self.last = event
+        self._refresh()
+
+    def _refresh(self) -> None:
+        elapsed = time.monotonic() - self.began
+        if elapsed < 1.0:
             return
-        if event.stage == "intervals":
-            text = f"solving interval {event.intervals_done + 1}/{event.intervals_total}"
-        else:
-            what = "weighted shortfall" if event.stage == "shortfall" else "value"
-            text = (
-                f"{what}: best {event.objective:,.4f}, bound {event.bound:,.4f} "
-                f"({event.elapsed_s:.0f} s)"
-            )
-        self.show(text)
+        with self._lock:
+            text = progress_text(self.last, elapsed, self.limit_s)
+            if not self._done.is_set():
+                self.show(text)
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.TICK_S):
+            self._refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            self._done.set()
+            super().close()
 
 
 class StepPrinter(Spinner):
@@ -205,11 +260,15 @@ def solve_with_progress(
     time_limit_s: float | None,
     threads: int | None = None,
     started: float | None = None,
+    quiet: bool = False,
 ) -> Plan:
-    """:func:`optistaff.solve`, showing its progress on ``err`` when it is a terminal."""
+    """:func:`optistaff.solve`, showing its progress on ``err`` when it is a terminal
+    (not with ``quiet``)."""
     from optistaff.pipeline import solve
 
-    printer = on_terminal(ProgressPrinter, err)
+    printer = None if quiet else on_terminal(ProgressPrinter, err)
+    if printer is not None:
+        printer.limit_s = time_limit_s if time_limit_s is not None else scenario.policy.time_limit_s
     try:
         return solve(
             scenario, time_limit_s=time_limit_s, threads=threads, progress=printer, started=started

@@ -68,6 +68,9 @@ def short_search_warning(plan: Plan) -> str | None:
     "policy.queue_model): every interval a steady state, or the day as it will run."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress line on stderr (it shows only in a terminal)."
+)
 def command(
     scenario: Path,
     output: Path | None,
@@ -75,6 +78,7 @@ def command(
     threads: int | None,
     queue_model: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Solve SCENARIO and write its plan (scenario.yaml, summary.json, staffing.csv,
     assignments.csv)."""
@@ -86,7 +90,7 @@ def command(
     err = Console(stderr=True)
     print_warnings(loaded, err)
     plan = solve_with_progress(
-        loaded, err, time_limit_s=time_limit_s, threads=threads, started=started
+        loaded, err, time_limit_s=time_limit_s, threads=threads, started=started, quiet=quiet
     )
     if plan.status == SolveStatus.INFEASIBLE:
         pins = ", ".join(

@@ -32,6 +32,9 @@ class Progress:
     elapsed_s: float
     intervals_done: int = 0
     intervals_total: int = 0
+    #: the phase in words, when a strategy names it (e.g. "time-varying search, round 3
+    #: of at most 8"); the display otherwise names the stage
+    phase: str = ""
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -55,7 +55,7 @@ from optistaff.formulation import (
     queue_curves,
     tables_of,
 )
-from optistaff.solvers import ProgressCallback, SolverResult, SolveStatus
+from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus
 from optistaff.solvers.decomposition import solve_allocation
 from optistaff.solvers.results import Counts
 
@@ -296,6 +296,23 @@ def solve_carry_over(
     deadline = start + time_limit_s
     final = identity if identity is not None else problem
     scorer = DayScorer(problem)
+    phase = ["time-varying search: stationary start"]
+    known = [math.nan]  # the best plan's time-varying weighted shortfall so far
+
+    def relay(event: Progress) -> None:
+        """The inner solves' progress, named by the phase of the search."""
+        if progress is None:
+            return
+        if event.stage == "intervals":  # (the search's best, not the inner solve's)
+            event = replace(event, stage="time_varying", objective=known[0])
+        progress(replace(event, phase=phase[0]))
+
+    def report(text: str, best: Score | None) -> None:
+        phase[0] = text
+        known[0] = best.shortfall if best is not None else math.nan
+        if progress is not None:
+            elapsed = time.monotonic() - start
+            progress(Progress("time_varying", known[0], math.nan, elapsed, phase=text))
 
     def solve(p: AllocationProblem, ident: AllocationProblem | None, limit: float) -> SolverResult:
         return solve_allocation(
@@ -305,7 +322,7 @@ def solve_carry_over(
             mip_gap=mip_gap,
             threads=threads,
             seed=seed,
-            progress=progress,
+            progress=relay,
             stop=stop,
         )
 
@@ -333,6 +350,7 @@ def solve_carry_over(
     stale = 0
     while rounds < FIXED_POINT_ROUNDS and not _out_of_time(deadline, stop, start, 0.25):
         rounds += 1
+        report(f"time-varying search, round {rounds}/{FIXED_POINT_ROUNDS}", best_score)
         latest = corrections(scorer, current_n)
         fix = latest if history is None else _running_mean(history, latest, rounds)
         history = fix
@@ -360,7 +378,7 @@ def solve_carry_over(
     searched = 0
     if identity is None and problem.scenario.policy.switch_penalty <= 0:
         counts, best_score, searched = _local_search(
-            problem, scorer, counts, called, best_score, deadline, stop
+            problem, scorer, counts, called, best_score, deadline, stop, report
         )
     method = f"{first.decomposition}; carry-over fixed point ({rounds} rounds)"
     if searched:
@@ -437,10 +455,12 @@ def _local_search(
     score: Score,
     deadline: float,
     stop: threading.Event | None,
+    report: Callable[[str, Score], None] | None = None,
 ) -> tuple[Counts, Score, int]:
     """First-improvement descent over :func:`_moves`, interval by interval, until a whole
     pass improves nothing, ``SEARCH_WORK`` is spent, or time is up.
-    Returns the counts, their score and the number of moves taken."""
+    Returns the counts, their score and the number of moves taken; ``report(phase,
+    best)`` is told of every interval the descent reaches."""
     cost = _cost(problem, called)
     n = staffing(problem, counts)
     taken = 0
@@ -454,6 +474,8 @@ def _local_search(
     while improved and not exhausted():
         improved = False
         for t in range(problem.n_intervals):
+            if report is not None:
+                report(f"time-varying search, agent moves ({taken} taken)", score)
             for move in _moves(problem, counts, t):
                 if exhausted():
                     return counts, score, taken

@@ -24,6 +24,7 @@ bounds that hold for any plan.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -31,7 +32,13 @@ from dataclasses import dataclass, replace
 
 from optistaff.disaggregate import disaggregate, keep_agents_in_place
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import ProgressCallback, SolverResult, SolveStatus, daily_lagrangian
+from optistaff.solvers import (
+    Progress,
+    ProgressCallback,
+    SolverResult,
+    SolveStatus,
+    daily_lagrangian,
+)
 from optistaff.solvers.cpsat import (
     Runner,
     add_cuts,
@@ -132,6 +139,12 @@ def solve_allocation(
     )
     coupled = run.has_daily or run.has_optional or identity is not None
 
+    def say(phase: str) -> None:
+        """Tell the progress display which step runs (the steps below, in words)."""
+        if progress is not None:
+            elapsed = time.monotonic() - start
+            progress(Progress("phase", math.nan, math.nan, elapsed, phase=phase))
+
     # 1. per-interval solves: independent, so `threads` of them run at once, each with
     # one CP-SAT worker (deterministic whatever the thread count)
     # when a horizon model follows, step 1 (and the best-value bounds) leave it most of
@@ -151,10 +164,14 @@ def solve_allocation(
     # 2.-3. one model over the horizon, seeded and cut by the per-interval results
     cuts = Cuts()
     if run.has_daily and not run.priced and run.scales.shortfall > 0 and per:
+        say("pricing the daily minimums")
         counts = _price_daily_minimums(run, per, counts, cuts)
+    say("bounds from the intervals")
     max_value = _cuts_from_intervals(run, per, cuts, step1) if not run.priced else []
 
     # 4. optional agents decided per interval where level 1 splits
+    if run.has_optional:
+        say("deciding whom to call in")
     required = (
         required_optional(problem, per, run.scales, run.runner, run.deadline)
         if run.has_optional and not run.priced and not run.has_daily
@@ -174,6 +191,7 @@ def solve_allocation(
         and (run.has_daily or run.has_optional)
         and run.deadline - time.monotonic() >= horizon_time_s(problem)
     ):
+        say("the whole horizon, agents pooled")
         pooled = solve_pooled_horizon(
             problem,
             counts,
@@ -192,6 +210,7 @@ def solve_allocation(
             counts, called = pooled.counts, pooled.called_in
         else:
             pooled = None
+    say("the whole horizon")
     return _solve_horizon(run, per, status, counts, called, cuts, required, pooled, max_value)
 
 
