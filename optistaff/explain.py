@@ -575,3 +575,164 @@ def explain_agent(
         base=base,
         current=current,
     )
+
+
+# -- in words -------------------------------------------------------------------------
+
+#: Below this (objective units) a difference between two re-solves is no difference.
+_SAME = 1e-6
+
+
+def _listing(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _worth(scenario: Scenario, queues: Sequence[str]) -> str:
+    """ "platinum calls are worth 10 against gold's 6" for the queues named."""
+    what = "served" if scenario.policy.objective == "served" else "answered within target"
+    values = [(q, scenario.queue(q).value) for q in queues]
+    if len(values) == 1:
+        q, v = values[0]
+        return f"a {q} call {what} is worth {v:g}"
+    ordered = sorted(values, key=lambda qv: -qv[1])
+    first = f"a {ordered[0][0]} call {what} is worth {ordered[0][1]:g}"
+    rest = _listing([f"{v:g} on {q}" for q, v in ordered[1:]])
+    return f"{first}, against {rest}"
+
+
+def agent_story(ex: AgentExplanation) -> list[str]:
+    """Where the agent works and why, in a few sentences built from the numbers: their
+    blocks of the day, what a call is worth on each queue they could work, the minimums
+    that bind there, and what each alternative costs (a move that costs nothing is said
+    to be one: an equally good plan)."""
+    sc, agent = ex.plan.scenario, ex.plan.scenario.agent(ex.agent)
+    blocks = []
+    for row in ex.timeline.itertuples(index=False):
+        queue = row.queue if isinstance(row.queue, str) else None
+        blocks.append(f"{queue or 'unassigned'} {row[0]}–{row[1]}")
+    if not blocks:
+        where = f"{ex.agent} does not work in this plan"
+    else:
+        shown = blocks[:4] + ([f"{len(blocks) - 4} more blocks"] if len(blocks) > 4 else [])
+        where = f"{ex.agent} works {_listing(shown)}"
+    lines = [where + f"; {_worth(sc, agent.skills)}."]
+    worked = {t for (a, t), q in assignment_of(ex.plan).items() if a == ex.agent and q is not None}
+    if ex.interval is not None:
+        worked = {ex.interval}
+    if worked:
+        binds = binding_minimums(ex.plan)
+        starts = [sc.horizon.interval_start(t) for t in sorted(worked)]
+        mine = binds[binds["interval_start"].isin(starts) & binds["binds"]]
+        mine = mine[mine["queue"].isin(agent.skills)]
+        if mine.empty:
+            lines.append(
+                f"No minimum binds on {_listing(list(agent.skills))} in "
+                f"{'that interval' if ex.interval is not None else 'the intervals they work'}: "
+                "one agent fewer there would not add to any shortfall."
+            )
+        else:
+            parts = [
+                f"{qid}'s {MINIMUM_LABELS[str(minimum)]} ({group['interval_start'].nunique()} "
+                "of them)"
+                for (qid, minimum), group in mine.groupby(["queue", "minimum"], sort=False)
+            ]
+            lines.append(
+                f"In the {len(worked)} interval{'s' if len(worked) != 1 else ''} considered "
+                f"these minimums bind, one agent fewer adding to their shortfall: "
+                f"{_listing(parts)}."
+            )
+    costs = []
+    free = []
+    for move in ex.moves.to_dict("records"):
+        target = move["queue"] if isinstance(move["queue"], str) else "unassigned"
+        short, loss = float(move["weighted_shortfall_increase"]), float(move["total_loss"])
+        place = "unassigned" if target == "unassigned" else f"on {target}"
+        if abs(short) <= _SAME and abs(loss) <= _SAME:
+            free.append(target)
+        elif short > _SAME:
+            costs.append(
+                f"{place}, the weighted shortfall would rise by {short:,.2f} "
+                f"and the total fall by {loss:,.2f}"
+            )
+        elif short < -_SAME:
+            costs.append(
+                f"{place}, the weighted shortfall would fall by {-short:,.2f}: the plan is "
+                "not the best for its own figures there (nothing is proven for them)"
+            )
+        else:
+            costs.append(f"{place}, the total would fall by {loss:,.2f}")
+    if costs:
+        lines.append(
+            "Moved "
+            + ("there" if ex.interval is not None else "for those hours")
+            + ": "
+            + "; ".join(costs)
+            + "."
+        )
+    if free:
+        lines.append(
+            f"Moving them to {_listing(free)} costs nothing: an equally good plan exists "
+            "(the optimum is not unique there)."
+        )
+    return lines
+
+
+def interval_story(ex: IntervalExplanation) -> list[str]:
+    """One interval in words: the queues that fall short and by how much, the minimums
+    that bind, and what one more agent of which skills would buy."""
+    sc = ex.plan.scenario
+    label = interval_range_label(sc, ex.interval)
+    short = ex.staffing.copy()
+    weight = {q.id: q.weight for q in sc.queues}
+    short["weighted"] = [
+        weight[str(q)] * (float(a) + float(b) + float(c))
+        for q, a, b, c in zip(
+            short["queue"],
+            short["shortfall_sl_calls"],
+            short["shortfall_abandon_calls"],
+            short["shortfall_occupancy_calls"],
+            strict=True,
+        )
+    ]
+    short = short[short["weighted"] > _SAME].sort_values("weighted", ascending=False)
+    if short.empty:
+        lines = [f"In {label} every queue keeps its minimums."]
+    else:
+        parts = [f"{q} ({w:,.2f})" for q, w in zip(short["queue"], short["weighted"], strict=True)]
+        lines = [
+            f"In {label} {_listing(parts)} fall{'s' if len(parts) == 1 else ''} short of "
+            "their minimums (weighted shortfall in brackets)."
+        ]
+    binding = ex.minimums[ex.minimums["binds"]] if not ex.minimums.empty else ex.minimums
+    if not binding.empty:
+        parts = [
+            f"the {MINIMUM_LABELS[str(m)]} of {q}"
+            for q, m in zip(binding["queue"], binding["minimum"], strict=True)
+        ]
+        lines.append(f"Binding: {_listing(parts)} (one agent fewer there adds to the shortfall).")
+    extra = ex.one_more_agent
+    if extra is not None and not extra.empty:
+        best = extra.iloc[0]
+        cut, gain = float(best["weighted_shortfall_reduction"]), float(best["total_gain"])
+        placed = best["placed_on"] if isinstance(best["placed_on"], str) else "no queue"
+        if cut > _SAME:
+            lines.append(
+                f"One more agent skilled in {best['skills'].replace('+', ' and ')} would cut "
+                f"the weighted shortfall by {cut:,.2f} (placed on {placed}), the most of the "
+                f"{len(extra)} skill profiles working here."
+            )
+        elif gain > _SAME:
+            lines.append(
+                f"No single agent more would reduce the shortfall; one skilled in "
+                f"{best['skills'].replace('+', ' and ')} would add {gain:,.2f} of value."
+            )
+        else:
+            lines.append(
+                "One more agent of any skill profile working here would buy nothing: "
+                "this interval is not where the plan is short of hands."
+            )
+    return lines

@@ -27,12 +27,14 @@ from optistaff.explain import (
     AgentExplanation,
     IntervalExplanation,
     ResolveOutcome,
+    agent_story,
     binding_minimums,
     clock,
     explain_agent,
     explain_interval,
     interval_range_label,
     interval_shortfall,
+    interval_story,
     worst_interval,
 )
 from optistaff.plan import Plan
@@ -284,6 +286,9 @@ def command(
             out = wide_console(*tables)
             for line in objective_lines(plan):
                 out.print(line, highlight=False)
+            out.print()
+            out.print(" ".join(agent_story(explanation)), highlight=False)
+            out.print()
             for table in tables:
                 out.print(table)
             _warn_not_optimal(out, explanation.moves["status"], explanation.base)
@@ -316,6 +321,9 @@ def command(
             f"(choose another with --interval HH:MM):",
             highlight=False,
         )
+    out.print()
+    out.print(" ".join(interval_story(ex)), highlight=False)
+    out.print()
     for table in tables:
         out.print(table)
     if ex.one_more_agent is not None:
@@ -343,6 +351,7 @@ def _interval_json(ex: IntervalExplanation) -> dict[str, Any]:
     sc = ex.plan.scenario
     return {
         "plan": {"scenario": sc.name, "status": str(ex.plan.status), **ex.plan.objective},
+        "summary": interval_story(ex),
         "interval": {
             "index": ex.interval,
             "start": sc.horizon.label(ex.interval),
@@ -361,6 +370,7 @@ def _agent_json(ex: AgentExplanation) -> dict[str, Any]:
     return {
         "plan": {"scenario": sc.name, "status": str(ex.plan.status), **ex.plan.objective},
         "agent": ex.agent,
+        "summary": agent_story(ex),
         "interval": None if ex.interval is None else sc.horizon.label(ex.interval),
         "current": ex.current,
         "timeline": _records(ex.timeline),
