@@ -81,7 +81,8 @@ def test_availability_matches_the_rule_interval_by_interval(seed: int) -> None:
     for _ in range(500):
         minutes = rng.choice((5, 10, 15, 20, 30, 60))
         start = datetime(2026, 3, rng.randint(1, 28), rng.randrange(24), rng.choice((0, 15, 7)))
-        horizon = Horizon(start, minutes, rng.randint(1, 3 * 24 * 60 // minutes))
+        # at most a day: beyond it an undated shift names no single moment (refused, below)
+        horizon = Horizon(start, minutes, rng.randint(1, 24 * 60 // minutes))
         shift = f"{_clock(rng)}-{_clock(rng) if rng.random() > 0.05 else '24:00'}"
         parsed = parse_range(shift)
         assert parsed is not None
@@ -100,6 +101,14 @@ def test_availability_matches_the_rule_interval_by_interval(seed: int) -> None:
             assert agent.available == expected, (shift, breaks, horizon)
             resolved += 1
     assert resolved > 100 and refused > 20  # both outcomes exercised
+
+
+def test_an_undated_shift_on_a_horizon_beyond_a_day_is_refused() -> None:
+    horizon = Horizon(datetime(2026, 3, 2, 8, 0), 60, 25)
+    assert _resolve("06:00-14:00", [], horizon) is None
+    dated = _resolve("2026-03-03 06:00-14:00", ["10:00-11:00"], horizon)
+    assert dated is not None
+    assert [t for t, free in enumerate(dated.available) if free] == [22, 23, 24]
 
 
 def test_shift_in_progress_at_the_horizon_start_is_clipped() -> None:
