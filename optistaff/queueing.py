@@ -46,6 +46,7 @@ Numerical method (no factorials, no powers; stable for n and a in the thousands)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,93 @@ def performance(
     Erlang C everywhere; entries that are ``inf`` or NaN are Erlang C, finite entries (> 0,
     seconds) Erlang A. Raises ValueError for out-of-range inputs.
     """
+    if patience_s is None and all(
+        np.ndim(v) == 0 for v in (calls, aht_s, interval_s, answer_within_s, agents)
+    ):
+        one = _erlang_c_scalar(calls, aht_s, interval_s, answer_within_s, agents)
+        if one is not None:
+            return one
     return _evaluate(calls, aht_s, interval_s, answer_within_s, agents, patience_s, True)
+
+
+def _erlang_c_scalar(
+    calls: Any, aht_s: Any, interval_s: Any, answer_within_s: Any, agents: Any
+) -> Performance | None:
+    """:func:`performance` of one Erlang C case in plain floats: the same formulas as
+    the vectorised path (pinned against it to 1e-13 in the tests), without the numpy
+    machinery that costs more than the formulas on one element. None when an input is
+    not a plain valid number (the general path then reports it)."""
+    try:
+        c, h, d, t, n = (float(v) for v in (calls, aht_s, interval_s, answer_within_s, agents))
+    except (TypeError, ValueError):
+        return None
+    valid = (
+        math.isfinite(c)
+        and c >= 0
+        and math.isfinite(h)
+        and h > 0
+        and math.isfinite(d)
+        and d > 0
+        and t >= 0
+        and math.isfinite(n)
+        and n >= 0
+        and n == math.floor(n)
+    )
+    if not valid:
+        return None
+    nan = math.nan
+    if c == 0:
+        return _scalar_performance(nan, 0.0, nan, nan)
+    if n == 0:
+        return _scalar_performance(0.0, 0.0, nan, nan)
+    a = c * h / d
+    if n <= a:
+        return _scalar_performance(0.0, 0.0, nan, 1.0)
+    q = float(special.gammaincc(n, a))
+    if not q > 1e-250:
+        return None  # (the far tail: the general path's series)
+    log_odds = math.log(q) - _log_poisson_scalar(n, a)
+    log_c = math.log(n) - _logaddexp(math.log(n - a) + _logaddexp(0.0, log_odds), math.log(a))
+    erl_c = math.exp(log_c)
+    sl = 1.0 - erl_c * math.exp(-(n - a) * t / h)
+    return _scalar_performance(sl, 0.0, erl_c * h / (n - a), a / n)
+
+
+def _scalar_performance(sl: float, ab: float, asa: float, occ: float) -> Performance:
+    return Performance(
+        service_level=np.asarray(sl),
+        abandon_rate=np.asarray(ab),
+        asa_s=np.asarray(asa),
+        occupancy=np.asarray(occ),
+    )
+
+
+def _logaddexp(x: float, y: float) -> float:
+    """log(e^x + e^y) without overflow (numpy's logaddexp for two floats)."""
+    top = max(x, y)
+    return top + math.log1p(math.exp(-abs(x - y)))
+
+
+def _log_poisson_scalar(k: float, lam: float) -> float:
+    """:func:`_log_poisson` for one pair of floats."""
+    if k > 15:
+        k2 = 1.0 / (k * k)
+        stirl = (
+            1.0 / 12 - k2 * (1.0 / 360 - k2 * (1.0 / 1260 - k2 * (1.0 / 1680 - k2 / 1188)))
+        ) / k
+    else:
+        stirl = float(special.gammaln(k + 1)) - (k + 0.5) * math.log(k) + k - 0.5 * _LOG_2PI
+    if abs(k - lam) < 0.1 * (k + lam):
+        v = (k - lam) / (k + lam)
+        bd0 = (k - lam) * v
+        ej = 2.0 * k * v
+        v2 = v * v
+        for j in range(1, 12):
+            ej *= v2
+            bd0 += ej / (2 * j + 1)
+    else:
+        bd0 = k * math.log(k / lam) + lam - k
+    return -stirl - bd0 - 0.5 * (_LOG_2PI + math.log(k))
 
 
 def curves(
@@ -150,6 +237,12 @@ def required_agents(
     """
     c, h, d, t, p = _broadcast_inputs(calls, aht_s, interval_s, answer_within_s, patience_s)
     shape = c.shape
+    if shape == () and not np.isfinite(p) and max_abandon_rate is None:
+        one = _required_erlang_c_scalar(
+            float(c), float(h), float(d), float(t), service_level, max_occupancy
+        )
+        if one is not None:
+            return np.asarray(one, dtype=np.int64)
     std: list[FloatArray] = []
     for name, value, lo_ok, hi_ok in (
         ("service_level", service_level, "0 <= s < 1", lambda v: (v >= 0) & (v < 1)),
@@ -212,6 +305,75 @@ def required_agents(
         bad[idx] = np.where(ok_mid, bad[idx], mid)
     result[todo] = good.astype(np.int64)
     return result.reshape(full)
+
+
+#: Agent counts a scalar Erlang C search evaluates at once where the plain-float
+#: formulas do not apply (a load far above the agents: the general path's series).
+_SCALAR_WINDOW_MIN = 16
+
+
+def _required_erlang_c_scalar(
+    c: float, h: float, d: float, t: float, service_level: Any, max_occupancy: Any
+) -> int | None:
+    """:func:`required_agents` for one Erlang C case: the same formulas on a window of
+    agent counts just above the load, evaluated in one vectorised call (the bracket and
+    bisection of the general path cost ten calls, each mostly numpy overhead on a
+    one-element array). None when a standard is not a plain number (the general path
+    then validates and reports it)."""
+    if any(v is not None and np.ndim(v) != 0 for v in (service_level, max_occupancy)):
+        return None
+    try:
+        sv = None if service_level is None else float(service_level)
+        ov = None if max_occupancy is None else float(max_occupancy)
+    except (TypeError, ValueError):
+        return None  # (the general path reports it)
+    sv = None if sv is not None and math.isnan(sv) else sv
+    ov = None if ov is not None and math.isnan(ov) else ov
+    if (sv is not None and not 0 <= sv < 1) or (ov is not None and not 0 < ov <= 1):
+        return None  # (the general path raises the error)
+    if c == 0:
+        return 0
+    a = c * h / d
+    lo = math.floor(a) + 1  # Erlang C needs n > a
+    if ov is not None:
+        lo = max(lo, math.ceil(a / ov) - 1)
+        while not a <= ov * lo:  # (the general path's test, rounding included)
+            lo += 1
+    if sv is None:
+        return lo
+
+    # the general path's search (feasible counts form an up-set): an exponential
+    # bracket from the first candidate, then a bisection, on plain floats
+    def meets(k: int) -> bool | None:
+        one = _erlang_c_scalar(c, h, d, t, k)
+        return None if one is None else bool(float(one.service_level) >= sv)
+
+    bad, good, step = lo - 1, lo, max(1, math.ceil(math.sqrt(a)))
+    ok = meets(good)
+    for _ in range(200):
+        if ok is None or ok:
+            break
+        bad, good, step = good, good + step, step * 2
+        ok = meets(good)
+    while ok and good - bad > 1:
+        mid = (good + bad) // 2
+        got = meets(mid)
+        if got is None:
+            ok = None
+            break
+        good, bad = (mid, bad) if got else (good, mid)
+    if ok:
+        return good
+    lo = bad + 1  # (the far tail: the vectorised path from here)
+    width = max(_SCALAR_WINDOW_MIN, math.ceil(4 * math.sqrt(a)) + 8)
+    while True:
+        n = np.arange(lo, lo + width, dtype=np.float64)
+        sl = _evaluate(c, h, d, t, n, None, False).service_level
+        hit = np.flatnonzero(sl >= sv)
+        if hit.size:
+            return int(n[hit[0]])
+        lo += width
+        width *= 2
 
 
 # ---------------------------------------------------------------------------------------
