@@ -69,8 +69,10 @@ def queue_table(plan: Plan, title: str | None = None) -> Table:
 
 #: What the per-queue table's short headers mean (printed under it).
 QUEUE_TABLE_LEGEND = (
-    "hours: agent-hours on the queue · short: calls short of its minimums · w.short: "
-    "short × the queue's shortfall weight · value: its value answered · red: short"
+    "hours: agent-hours on the queue · short: calls short of its minimums, summed over "
+    "the intervals (and the day) · w.short: short × the queue's shortfall weight · "
+    "value: its value answered · red: short somewhere, even when the day's SL is above "
+    "the minimum · abandon -: Erlang C (no patience)"
 )
 
 
