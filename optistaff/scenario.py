@@ -96,6 +96,7 @@ class Agent:
     breaks: tuple[str, ...] = ()
     optional: bool = False
     cost: float = 0.0
+    absent: tuple[str, ...] = ()  # away "FROM-TO" / "FROM-", as written (resolved in available)
 
     @property
     def available_intervals(self) -> int:
@@ -235,6 +236,8 @@ class Scenario:
                 entry["optional"] = True
             if a.cost:
                 entry["cost"] = float(a.cost)
+            if a.absent:  # (written only when given: other plans keep their bytes)
+                entry["absent"] = list(a.absent)
             agents.append(entry)
         data: dict[str, Any] = {"name": self.name}
         if self.description:

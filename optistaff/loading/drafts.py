@@ -55,8 +55,8 @@ TOP_LEVEL_KEYS = (
     "initial_state",
     "policy",
 )
-CHANGE_KINDS = ("remove_agents", "add_agents", "scale_forecast", "set")
-ROSTER_COLUMNS = ("id", "skills", "shift", "breaks", "optional", "cost")
+CHANGE_KINDS = ("remove_agents", "add_agents", "absent", "scale_forecast", "set")
+ROSTER_COLUMNS = ("id", "skills", "shift", "breaks", "optional", "cost", "absent")
 ROSTER_REQUIRED = ("id", "skills", "shift")
 
 
@@ -408,6 +408,8 @@ def _read_roster(written: str, at: At, ctx: Context) -> list[AgentDraft] | None:
         }
         if "breaks" in row:
             data["breaks"] = _split_list(row["breaks"])
+        if "absent" in row:
+            data["absent"] = _split_list(row["absent"])
         if "optional" in row:
             flag = _parse_flag(row["optional"])
             if flag is None:
@@ -473,6 +475,8 @@ def _apply_changes(value: Any, at: At, draft: Draft, ctx: Context) -> None:
                     )
                 else:
                     draft.agents[agent_id] = entry
+        elif kind == "absent":
+            _change_absent(spec, cat, draft, ctx)
         elif kind == "scale_forecast":
             _change_scale_forecast(spec, cat, draft, ctx)
         elif kind == "set":
@@ -505,6 +509,27 @@ def _change_remove_agents(spec: Any, at: At, draft: Draft, ctx: Context) -> None
             else:
                 kept.append((pin, pat))
         draft.pins = kept
+
+
+def _change_absent(spec: Any, at: At, draft: Draft, ctx: Context) -> None:
+    """``absent: {AGENT: ["10:40-", "14:00-15:00"]}``: times each agent is away, added to
+    the agent's own (resolved with the agent: docs/scenario-rules.md, *Absences*)."""
+    if not isinstance(spec, dict):
+        ctx.error(at, f"must be a mapping of agent id to a list of times, got {show(spec)}")
+        return
+    for raw_id, times in spec.items():
+        agent_id = id_text(raw_id)
+        aat = at.at(str(raw_id))
+        if not isinstance(agent_id, str) or agent_id not in draft.agents:
+            ctx.error(aat, f"unknown agent '{raw_id}'{suggest(str(raw_id), draft.agents)}")
+            continue
+        if isinstance(times, str):
+            times = [times]
+        if not isinstance(times, list) or not all(isinstance(x, str) for x in times):
+            ctx.error(aat, f"must be a list of times 'HH:MM-HH:MM' or 'HH:MM-', got {show(times)}")
+            continue
+        entry = draft.agents[agent_id]
+        entry.model = entry.model.model_copy(update={"absent": [*entry.model.absent, *times]})
 
 
 def _change_scale_forecast(spec: Any, at: At, draft: Draft, ctx: Context) -> None:

@@ -546,6 +546,17 @@ def resolve_agent(
     for b_start, b_end in break_windows:
         for t in range(max(b_start // step, 0), min(-(-b_end // step), intervals)):
             available[t] = False
+    # ... less every interval an absence overlaps
+    for i, text in enumerate(model.absent):
+        window = _absence(text, horizon, at.at("absent", i), ctx)
+        if window is None:
+            ok = False
+            continue
+        a_start, a_end = window
+        for t in range(max(a_start // step, 0), min(-(-a_end // step), intervals)):
+            available[t] = False
+    if not ok:
+        return None
     return Agent(
         id=model.id,
         skills=tuple(model.skills),
@@ -554,7 +565,62 @@ def resolve_agent(
         breaks=tuple(b.strip() for b in model.breaks),
         optional=model.optional,
         cost=model.cost,
+        absent=tuple(x.strip() for x in model.absent),
     )
+
+
+def _absence(text: str, horizon: Horizon, at: At, ctx: Context) -> tuple[int, int] | None:
+    """An absence ``FROM-TO`` or ``FROM-`` (until the horizon end) as minutes from the
+    horizon start: ``FROM`` is the first occurrence at or after the horizon start (or a
+    date and time), ``TO`` the first after ``FROM``. A time inside an interval takes the
+    whole interval (an agent is available only in intervals wholly free), with a warning;
+    None after a reported problem."""
+    # "YYYY-MM-DD HH:MM-..." has dashes in its date: the clock part follows the last space
+    head, sep, tail = text.strip().rpartition(" ")
+    if sep:
+        date_part, clock = head + " ", tail
+    else:
+        date_part, clock = "", text.strip()
+    pieces = clock.split("-")
+    if len(pieces) != 2 or not pieces[0]:
+        ctx.error(at, f"must be 'HH:MM-HH:MM' or 'HH:MM-' (until the end), got {text!r}")
+        return None
+    start = parse_dated_clock(date_part + pieces[0])
+    stop = None if pieces[1] == "" else parse_dated_clock(pieces[1], allow_24=True)
+    if start is None or (pieces[1] != "" and stop is None):
+        ctx.error(at, f"must be 'HH:MM-HH:MM' or 'HH:MM-' (until the end), got {text!r}")
+        return None
+    start_day, start_minute = start
+    if start_day is None and not _one_day(horizon):
+        ctx.error(at, _undated(text, horizon, "absence"))
+        return None
+    if start_day is None:
+        day0 = horizon.start.replace(hour=0, minute=0)
+        begin = day0 + timedelta(minutes=start_minute)
+        if begin < horizon.start:
+            begin += timedelta(days=1)
+    else:
+        begin = datetime.combine(start_day, datetime.min.time()) + timedelta(minutes=start_minute)
+    first = int((begin - horizon.start) / timedelta(minutes=1))
+    if stop is None:
+        last = horizon.intervals * horizon.interval_minutes
+    else:
+        end_minute = stop[1]
+        if end_minute % DAY_MINUTES == start_minute:
+            ctx.error(at, f"empty absence {text!r}")
+            return None
+        last = first + (end_minute - start_minute) % DAY_MINUTES
+    step = horizon.interval_minutes
+    for offset in (first, last):
+        if offset % step and 0 < offset < horizon.intervals * step:
+            lo = horizon.start + timedelta(minutes=offset - offset % step)
+            ctx.warn(
+                at,
+                f"{text.strip()}: {horizon.start + timedelta(minutes=offset):%H:%M} is inside "
+                f"the interval {lo:%H:%M}-{lo + timedelta(minutes=step):%H:%M}; the agent "
+                "counts as absent for all of it",
+            )
+    return first, last
 
 
 def _resolve_pins(

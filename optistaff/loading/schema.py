@@ -90,6 +90,9 @@ class AgentModel(_Strict):
     breaks: list[str] = Field(default_factory=list)
     optional: bool = False
     cost: Worth = 0.0
+    # times the agent is away: "FROM-TO" or "FROM-" (until the horizon end), as pins
+    # write their times (docs/scenario-rules.md, *Absences*)
+    absent: list[str] = Field(default_factory=list)
 
 
 class FileRef(_Strict):
