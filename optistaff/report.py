@@ -69,9 +69,15 @@ PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec(
         "agent-timeline",
         "Who works where, when: one row per agent, colored by queue (grey: available but "
-        "unassigned; blank: off shift, on a break, or an optional agent not called in).",
+        "unassigned; blank: off shift, on a break, or an optional agent not called in). "
+        "Above 150 agents the rows are grouped by skill profile, each group labelled with "
+        "its skills and head count.",
         lambda plan, ax: plotting.agent_timeline(plan, ax=ax),
-        lambda plan: max(2.5, 0.2 * len(plan.scenario.agents) + 1.5),
+        lambda plan: (
+            max(2.5, 0.2 * len(plan.scenario.agents) + 1.5)
+            if len(plan.scenario.agents) <= plotting.TIMELINE_BARS_UP_TO
+            else max(4.0, 0.02 * len(plan.scenario.agents) + 2.0)
+        ),
     ),
 )
 
@@ -133,7 +139,11 @@ table.data th { background: #f5f5f5; } .right { text-align: right; } .left { tex
 figure { margin: 1.2rem 0 2rem 0; } figure img { max-width: 100%; height: auto;
          border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9rem; }
 footer { margin-top: 3rem; color: #888; font-size: 0.85rem; }
+.scroll { max-height: 80vh; overflow-y: auto; border: 1px solid #eee; }
 """
+
+#: Figures taller than this (inches) are shown in a scrolling box, not at full height.
+TALL_FIGURE_IN = 12.0
 
 
 def _kpi(label: str, value: str) -> str:
@@ -244,9 +254,11 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
         fig = Figure(figsize=(FIGURE_WIDTH, spec.height(plan)), layout="constrained")
         spec.draw(plan, fig.add_subplot())
         png = figure_png(fig, dpi=dpi)
+        img = f'<img alt="{html.escape(spec.id)}" src="data:image/png;base64,{png}">'
+        if spec.height(plan) > TALL_FIGURE_IN:  # a large center's timeline: scroll it
+            img = f'<div class="scroll">{img}</div>'
         parts.append(
-            f'<figure id="{spec.id}"><img alt="{html.escape(spec.id)}" '
-            f'src="data:image/png;base64,{png}"><figcaption>{html.escape(spec.caption)}'
+            f'<figure id="{spec.id}">{img}<figcaption>{html.escape(spec.caption)}'
             "</figcaption></figure>"
         )
     versions = plan.summary.get("versions", {})

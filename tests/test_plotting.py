@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -118,3 +119,39 @@ def test_compare_bars_are_the_summaries(plan: Plan) -> None:
     assert [t.get_text() for t in legend.get_texts()] == ["base", "sick"]
     with pytest.raises(ValueError, match="metric must be one of"):
         plotting.compare_plans([plan], metric="nonsense")
+
+
+def test_a_large_timeline_is_one_mesh_grouped_by_profile(tmp_path: Path) -> None:
+    from optistaff.generate import CenterSpec, write_center
+
+    path = write_center(CenterSpec(200, 30, 24, tightness=0.9, seed=3), tmp_path / "c")
+    sc = optistaff.load_scenario(str(path))
+    plan = optistaff.solve(replace(sc, policy=replace(sc.policy, queue_model="stationary")))
+    assert len(plan.scenario.agents) > plotting.TIMELINE_BARS_UP_TO
+    order, codes = plotting.timeline_rows(plan, [a.id for a in plan.scenario.agents])
+    skills = {a.id: a.skills for a in plan.scenario.agents}
+    seen: list[tuple[str, ...]] = []
+    for agent_id in order:  # every profile one contiguous block
+        if not seen or seen[-1] != skills[agent_id]:
+            assert skills[agent_id] not in seen
+            seen.append(skills[agent_id])
+    # the codes are the assignments, read here straight from the plan's table
+    qidx = {q: i for i, q in enumerate(plan.scenario.queue_ids)}
+    starts = [pd.Timestamp(ts) for ts in plan.scenario.horizon.interval_starts()]
+    want = np.zeros_like(codes)
+    row = {a: i for i, a in enumerate(order)}
+    for agent, ts, queue in plan.assignments.itertuples(index=False):
+        want[row[agent], starts.index(pd.Timestamp(ts))] = 1 if pd.isna(queue) else 2 + qidx[queue]
+    assert (codes == want).all()
+    ax = plotting.agent_timeline(plan)
+    assert len(ax.collections) == 1  # one mesh, not a bar per run
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == len(seen) and labels[0].endswith(
+        f"({sum(skills[a] == seen[0] for a in order)})"
+    )
+    colors = plotting.queue_colors(plan)
+    assert len(set(colors.values())) == 30
+
+
+def test_forty_distinct_colors() -> None:
+    assert len(set(plotting.distinct_colors(40))) == 40

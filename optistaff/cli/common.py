@@ -300,7 +300,6 @@ def load_plan(
     another model is re-evaluated under it (its own assignment, not re-solved).
     """
     from optistaff.loading import load_scenario
-    from optistaff.pipeline import solve
     from optistaff.plan import read_plan
 
     if not source.exists():
@@ -315,6 +314,8 @@ def load_plan(
                 model: Any = queue_model
                 plan = evaluate_plan(plan, model)
         return plan
+    from optistaff.pipeline import solve  # (ortools and numba: only to solve a scenario)
+
     err = Console(stderr=True)
     loaded = with_queue_model(load_scenario(source), queue_model)
     if warnings == "rich":
