@@ -285,9 +285,24 @@ def tv_reference_states(scenario: Scenario, qi: int, agents: list[int]) -> int:
     return int(max(agents, default=0) + start + worst + peak + 8 * math.sqrt(peak + 1) + 12)
 
 
+#: tv_rows by (scenario hash, queue, staffing): the dense reference is the checker's
+#: slowest part (15 s for a three-agent day), and tests check the same day repeatedly
+#: (a plan, then the same plan with a figure broken on purpose). Copies are handed out.
+_TV_ROWS: dict[tuple[str, int, tuple[int, ...]], list[dict[str, Any]] | None] = {}
+
+
 def tv_rows(scenario: Scenario, qi: int, agents: list[int]) -> list[dict[str, Any]] | None:
     """Queue ``qi``'s staffing rows under the time-varying model from the dense
-    reference (tests/tv_reference.py); None when its chain is too large for it."""
+    reference (tests/tv_reference.py); None when its chain is too large for it.
+    Remembered per (scenario content, queue, staffing) (:data:`_TV_ROWS`)."""
+    key = (scenario.content_hash(), qi, tuple(int(n) for n in agents))
+    if key not in _TV_ROWS:
+        _TV_ROWS[key] = _tv_rows(scenario, qi, agents)
+    rows = _TV_ROWS[key]
+    return None if rows is None else [dict(r) for r in rows]
+
+
+def _tv_rows(scenario: Scenario, qi: int, agents: list[int]) -> list[dict[str, Any]] | None:
     import numpy as np
     from tv_reference import reference
 
