@@ -105,3 +105,19 @@ def test_erlang_c_abandonment_reads_the_same_in_solve_and_compare(plans: list[Pl
 def test_labels_fold_without_losing_a_character(label: str, width: int, want: str) -> None:
     got = fold_label(label, width)
     assert got == want and got.replace("\n", "") == label.replace(" ", "")
+
+
+def test_explains_tables_fit_80_columns_whole(plans: list[Plan]) -> None:
+    from optistaff.cli.explain import day_table, interval_table, minimums_table
+    from optistaff.explain import explain_interval
+
+    plan = plans[1]
+    ex = explain_interval(plan, "15:00", one_more_agent=False)
+    for table in (day_table(plan), interval_table(ex), minimums_table(ex)):
+        lines = _render(table, 80)
+        assert max(len(line) for line in lines) <= 80
+        assert "…" not in "\n".join(lines)
+        for column in table.columns:
+            if column.justify == "right":  # every figure whole, on one line
+                for cell in column._cells:
+                    assert any(str(cell) in line for line in lines), cell

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -59,6 +60,23 @@ def _target(kind: str, value: float) -> str:
     return f"{100 * value:.0f}%" if value < 1 or kind != "max_occupancy" else f"{value:.2f}"
 
 
+def _fit(table: Table) -> Table:
+    """The compact look of the other tables (``views.compact_table``): no vertical
+    rules, two spaces between columns, numbers never wrapped (text columns wrap at
+    words), so that explain reads in an 80-column terminal."""
+    table.box = box.SIMPLE_HEAD
+    table.padding = (0, 1)
+    table.collapse_padding = True
+    table.pad_edge = False
+    table.show_edge = False
+    for column in table.columns:
+        if column.justify == "right":
+            column.no_wrap = True
+        else:  # a long name folds onto a second line rather than being cut
+            column.overflow = "fold"
+    return table
+
+
 def interval_table(explanation: IntervalExplanation) -> Table:
     """The queues in one interval: calls, agents against required, SL, abandon, shortfall."""
     plan = explanation.plan
@@ -84,7 +102,7 @@ def interval_table(explanation: IntervalExplanation) -> Table:
             _num(short),
             style="red" if short > 1e-9 else "",
         )
-    return table
+    return _fit(table)
 
 
 def minimums_table(explanation: IntervalExplanation) -> Table:
@@ -105,7 +123,7 @@ def minimums_table(explanation: IntervalExplanation) -> Table:
             _num(row["added_weighted_shortfall"]),
             Text("yes", style="bold") if row["binds"] else "no",
         )
-    return table
+    return _fit(table)
 
 
 def extra_agent_table(explanation: IntervalExplanation) -> Table:
@@ -131,7 +149,7 @@ def extra_agent_table(explanation: IntervalExplanation) -> Table:
             "unassigned" if placed is None or pd.isna(placed) else str(placed),
             str(row["status"]),
         )
-    return table
+    return _fit(table)
 
 
 def timeline_table(explanation: AgentExplanation) -> Table:
@@ -145,7 +163,7 @@ def timeline_table(explanation: AgentExplanation) -> Table:
             str(row["to"]),
             "unassigned" if queue is None or pd.isna(queue) else str(queue),
         )
-    return table
+    return _fit(table)
 
 
 def moves_table(explanation: AgentExplanation) -> Table:
@@ -174,7 +192,7 @@ def moves_table(explanation: AgentExplanation) -> Table:
             _num(row["total_loss"], ",.3f"),
             str(row["status"]),
         )
-    return table
+    return _fit(table)
 
 
 def day_table(plan: Plan) -> Table:
@@ -200,7 +218,7 @@ def day_table(plan: Plan) -> Table:
             text or "-",
             style="red" if value > 1e-9 else "",
         )
-    return table
+    return _fit(table)
 
 
 def _outcome(o: ResolveOutcome | None) -> dict[str, Any] | None:
