@@ -24,14 +24,13 @@ import colorsys
 import csv
 import io
 import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from optistaff.plan import Plan
+from optistaff.plan import Plan, write_file_atomically
 from optistaff.plan_schema import queue_model_of
 
 IDLE = "idle"
@@ -198,15 +197,5 @@ def _plain(v: Any) -> Any:
 def write_export(plan: Plan, path: str | os.PathLike[str], *, fmt: str = "xlsx") -> Path:
     """Write the workbook (``fmt`` ``xlsx``) or the wide schedule (``csv``) to ``path``,
     atomically: a complete file or none."""
-    target = Path(path)
     data = workbook_bytes(plan) if fmt == "xlsx" else schedule_csv(plan).encode()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "xb") as fh:  # "x": never clobber a stranger's file
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return write_file_atomically(path, data)

@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -243,6 +244,23 @@ def write_plan_files(directory: Path, files: dict[str, bytes]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def write_file_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write one file (a report, an export) atomically: a complete file or none. The
+    bytes go to a hidden temporary file beside it (opened with "x": never clobbering one),
+    then replace the target in one rename; on any failure the temporary file goes."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as fh:  # umask applies
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _sweep_debris(parent: Path, name: str) -> None:

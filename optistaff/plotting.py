@@ -223,17 +223,24 @@ def agent_timeline(
     ax.set_ylim(len(chosen) - 0.5, -0.5)
     _clock_axis(ax, plan)
     ax.grid(axis="x", alpha=0.3)
+    _timeline_legend(ax, colors, fontsize=8)
+    ax.set_title("Agent timeline: who is where, when")
+    return ax
+
+
+def _timeline_legend(ax: Axes, colors: dict[str, str], fontsize: int) -> None:
+    """The queues' colours and "unassigned", to the right of a timeline (two columns
+    beyond 40 entries)."""
     handles = [Patch(color=c, label=q) for q, c in colors.items()]
     handles.append(Patch(color=UNASSIGNED_COLOR, label="unassigned"))
     ax.legend(
         handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.005, 1.0),
-        fontsize=8,
+        fontsize=fontsize,
         frameon=False,
+        ncols=1 if len(handles) <= 40 else 2,
     )
-    ax.set_title("Agent timeline: who is where, when")
-    return ax
 
 
 def timeline_rows(plan: Plan, chosen: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -306,16 +313,7 @@ def _timeline_image(plan: Plan, chosen: Sequence[str], ax: Axes | None) -> Axes:
         ax.set_yticks([])
         ax.set_ylabel(f"{len(order)} agents in {len(groups)} skill profiles")
     _clock_axis(ax, plan)
-    handles = [Patch(color=c, label=q) for q, c in colors.items()]
-    handles.append(Patch(color=UNASSIGNED_COLOR, label="unassigned"))
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.005, 1.0),
-        fontsize=7,
-        frameon=False,
-        ncols=1 if len(handles) <= 40 else 2,
-    )
+    _timeline_legend(ax, colors, fontsize=7)
     ax.set_title(f"Agent timeline: {len(order)} agents, grouped by skill profile")
     return ax
 

@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optistaff import __version__, plotting
-from optistaff.plan import Plan
+from optistaff.plan import Plan, write_file_atomically
 from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
 
 
@@ -278,15 +277,5 @@ def write_report(
     plan: Plan, path: str | os.PathLike[str], *, source: str | None = None, dpi: int = 100
 ) -> Path:
     """Write the report page to ``path`` (atomically: a complete page or none)."""
-    target = Path(path)
     text = render_report(plan, source=source, dpi=dpi)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:  # "x": never clobber; umask applies
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return write_file_atomically(path, text.encode("utf-8"))
