@@ -681,6 +681,32 @@ def agent_story(ex: AgentExplanation) -> list[str]:
     return lines
 
 
+def _zero_service(ex: IntervalExplanation) -> list[str]:
+    """Why a queue shows SL 0 % in the interval, in words: no agent on it, or (Erlang C,
+    the stationary model) no more agents than its offered load, where the steady-state
+    queue grows without end and nobody is answered within target."""
+    sc = ex.plan.scenario
+    stationary = ex.plan.summary.get("queue_model", "stationary") == "stationary"
+    out = []
+    for row in ex.staffing.to_dict("records"):
+        sl = row["service_level"]
+        if sl is None or (isinstance(sl, float) and math.isnan(sl)) or float(sl) > 0:
+            continue
+        queue = sc.queue(str(row["queue"]))
+        n = int(row["agents"])
+        load = float(row["calls"]) * float(row["aht_s"]) / sc.horizon.interval_s
+        if n == 0:
+            out.append(f"{queue.id} shows SL 0 %: no agent works it in this interval.")
+        elif queue.patience_s is None and stationary and n <= load:
+            out.append(
+                f"{queue.id} shows SL 0 %: its {n} agent{'s' if n != 1 else ''} are no more "
+                f"than its offered load of {load:,.2f} Erlangs, and without abandonment "
+                "(Erlang C) the steady-state queue then grows without end; the time-varying "
+                "model (`--queue-model time_varying`) shows what the day itself would do."
+            )
+    return out
+
+
 def interval_story(ex: IntervalExplanation) -> list[str]:
     """One interval in words: the queues that fall short and by how much, the minimums
     that bind, and what one more agent of which skills would buy."""
@@ -707,6 +733,7 @@ def interval_story(ex: IntervalExplanation) -> list[str]:
             f"In {label} {_listing(parts)} fall{'s' if len(parts) == 1 else ''} short of "
             "their minimums (weighted shortfall in brackets)."
         ]
+    lines += _zero_service(ex)
     binding = ex.minimums[ex.minimums["binds"]] if not ex.minimums.empty else ex.minimums
     if not binding.empty:
         parts = [

@@ -69,3 +69,19 @@ def test_the_words_come_first_in_the_cli_and_in_json(plan: Plan, tmp_path: Path)
     import json
 
     assert json.loads(result.stdout)["summary"][0].startswith("In ")
+
+
+def test_a_zero_service_level_is_explained(plan: Plan) -> None:
+    ex = explain_interval(plan, "09:30", one_more_agent=False)
+    text = " ".join(interval_story(ex))
+    zero = [r for r in ex.staffing.to_dict("records") if r["service_level"] == 0.0]
+    assert zero  # (gold: Erlang C with no more agents than its load, in this plan)
+    for row in zero:
+        load = row["calls"] * row["aht_s"] / plan.scenario.horizon.interval_s
+        assert f"{row['queue']} shows SL 0 %: its {row['agents']} agents are no more than" in text
+        assert f"offered load of {load:,.2f} Erlangs" in text
+    assert all(
+        f"{r['queue']} shows SL 0 %" not in text
+        for r in ex.staffing.to_dict("records")
+        if r["service_level"] > 0
+    )
