@@ -16,9 +16,11 @@ Definitions (written down here because models/00-contract.md is silent on them):
   the weighted-shortfall reduction (level 1) and the total gain (level 2, value − cost −
   switching). The profiles tried are those of the agents working in t.
 - **Moving an agent** to queue q: a re-solve with the agent pinned to q (or to
-  unassigned) over the intervals they work in the plan (or one interval with
-  ``interval``), intervals the scenario already pins excepted; the loss is the
-  re-solve without the pin minus the re-solve with it (a positive loss: the move costs).
+  unassigned) over one block of their day — a run of consecutive intervals they work
+  on one queue in the plan (or one interval with ``interval``), intervals the scenario
+  already pins excepted — for every block and every other queue they are skilled in;
+  the loss is the re-solve without the pin minus the re-solve with it (a positive loss:
+  the move costs).
 
 Every "re-solve" is :func:`optistaff.solve` on a variant derived with
 :func:`dataclasses.replace`; nothing is estimated.
@@ -482,6 +484,18 @@ def with_agent_pinned(
     return replace(scenario, pins=(*scenario.pins, *pins))
 
 
+def _blocks(intervals: Sequence[int], decided: dict[int, str | None]) -> list[list[int]]:
+    """``intervals`` (sorted) cut into blocks: runs of consecutive intervals on one queue
+    (or unassigned) in the plan."""
+    out: list[list[int]] = []
+    for t in intervals:
+        if out and out[-1][-1] == t - 1 and decided.get(out[-1][-1]) == decided.get(t):
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
 def explain_agent(
     plan: Plan,
     agent_id: str,
@@ -517,9 +531,6 @@ def explain_agent(
             )
         current = decided.get(t)
         intervals = [t]
-        choices: list[str | None] = [q for q in agent.skills if q != current]
-        if current is not None:
-            choices.append(None)
     else:
         working = [t for t, q in decided.items() if q is not None]
         if not working:  # unassigned all day, or an optional agent not called in
@@ -527,25 +538,28 @@ def explain_agent(
         intervals = sorted(set(working) - pinned)
         if not intervals:
             raise UsageError(f"{agent_id} is pinned wherever they work; there is nothing to move")
-        queues_now = {decided.get(t) for t in intervals}
-        choices = [q for q in agent.skills if queues_now != {q}]
-        if queues_now != {None}:
-            choices.append(None)
-    total = len(choices) + 1
+    # the alternatives: per block of the agent's day (a run of intervals on one queue),
+    # every other queue they are skilled in, and unassigned
+    tries: list[tuple[list[int], str | None]] = []
+    for block in _blocks(intervals, decided):
+        now = decided.get(block[0])
+        tries += [(block, q) for q in agent.skills if q != now]
+        if now is not None:
+            tries.append((block, None))
+    total = len(tries) + 1
     if progress is not None:
         progress(0, total, "re-solving the plan's scenario as it is")
     base = ResolveOutcome.of(_solve(sc, time_limit_s))
     rows = []
-    for i, queue in enumerate(choices, start=1):
+    for i, (block, queue) in enumerate(tries, start=1):
+        span = ", ".join(interval_range_label(sc, a, b) for a, b in _runs(block))
         if progress is not None:
-            progress(i, total, f"re-solving with {agent_id} on {queue or 'unassigned'}")
-        out = ResolveOutcome.of(
-            _solve(with_agent_pinned(sc, agent_id, queue, intervals), time_limit_s)
-        )
+            progress(i, total, f"re-solving with {agent_id} on {queue or 'unassigned'} {span}")
+        out = ResolveOutcome.of(_solve(with_agent_pinned(sc, agent_id, queue, block), time_limit_s))
         rows.append(
             {
                 "queue": queue,
-                "intervals": ", ".join(interval_range_label(sc, a, b) for a, b in _runs(intervals)),
+                "intervals": span,
                 "weighted_shortfall_increase": out.weighted_shortfall - base.weighted_shortfall,
                 "total_loss": base.total - out.total,
                 "status": str(out.status),
@@ -647,10 +661,13 @@ def agent_story(ex: AgentExplanation) -> list[str]:
             )
     costs = []
     free = []
+    several = ex.moves["intervals"].nunique() > 1
     for move in ex.moves.to_dict("records"):
-        target = move["queue"] if isinstance(move["queue"], str) else "unassigned"
+        queue = move["queue"] if isinstance(move["queue"], str) else None
+        when = f" in {move['intervals']}" if several else ""
+        target = (queue or "unassigned") + when
         short, loss = float(move["weighted_shortfall_increase"]), float(move["total_loss"])
-        place = "unassigned" if target == "unassigned" else f"on {target}"
+        place = ("unassigned" if queue is None else f"on {queue}") + when
         if abs(short) <= _SAME and abs(loss) <= _SAME:
             free.append(target)
         elif short > _SAME:
@@ -668,7 +685,13 @@ def agent_story(ex: AgentExplanation) -> list[str]:
     if costs:
         lines.append(
             "Moved "
-            + ("there" if ex.interval is not None else "for those hours")
+            + (
+                "there"
+                if ex.interval is not None
+                else "block by block"
+                if several
+                else "for those hours"
+            )
             + ": "
             + "; ".join(costs)
             + "."

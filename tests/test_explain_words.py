@@ -85,3 +85,28 @@ def test_a_zero_service_level_is_explained(plan: Plan) -> None:
         for r in ex.staffing.to_dict("records")
         if r["service_level"] > 0
     )
+
+
+def test_moves_are_tried_per_block_of_the_agents_day() -> None:
+    import tiny
+
+    from optistaff.scenario import Pin
+
+    h = tiny.horizon(4)
+    queues = [
+        tiny.queue(h, "a", forecast=[3, 3, 0.1, 0.1], value=2.0),
+        tiny.queue(h, "b", forecast=[0.1, 0.1, 3, 3], value=1.0),
+    ]
+    sc = tiny.stationary(tiny.scenario("blocks", h, queues, [tiny.agent(h, "x", ["a", "b"])]))
+    plan = optistaff.solve(sc)
+    ex = explain_agent(plan, "x")
+    assert list(ex.timeline["queue"]) == ["a", "b"]  # two blocks: a, then b
+    blocks = sorted(set(ex.moves["intervals"]))
+    assert blocks == ["08:00–09:00", "09:00–10:00"]
+    assert len(ex.moves) == 4  # per block: the other queue, and unassigned
+    # each row is the re-solve with x pinned there for that block only (independently)
+    row = ex.moves[(ex.moves["queue"] == "a") & (ex.moves["intervals"] == "09:00–10:00")].iloc[0]
+    pinned = optistaff.solve(replace(sc, pins=(Pin("x", "a", 2, 4, "09:00", "10:00"),)))
+    assert row["total_loss"] == pytest.approx(ex.base.total - pinned.objective["total"], abs=1e-9)
+    text = " ".join(agent_story(ex))
+    assert "Moved block by block: on b in 08:00–09:00" in text
