@@ -140,6 +140,37 @@ def staffing_heatmap(plan: Plan, ax: Axes | None = None, *, annotate: bool | Non
     return ax
 
 
+def occupancy_heatmap(plan: Plan, ax: Axes | None = None) -> Axes:
+    """Occupancy per queue and interval (busy agent-time / staffed agent-time, under the
+    plan's queue model), 0 to 100 %, with each queue's ``max_occupancy`` named on its
+    row (grey: no agent or no calls, where occupancy is null)."""
+    queues = list(plan.scenario.queue_ids)
+    h = plan.scenario.horizon
+    ax = _axis(ax, (max(8.0, 0.22 * h.intervals + 3), 0.45 * len(queues) + 1.8))
+    occ = _pivot(plan, "occupancy").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    cmap = _cmap("viridis").with_extremes(bad="#eeeeee")
+    start, end = mdates.date2num(h.start), mdates.date2num(h.end)
+    image = ax.imshow(
+        np.ma.masked_invalid(100 * occ),
+        aspect="auto",
+        cmap=cmap,
+        vmin=0.0,
+        vmax=100.0,
+        extent=(start, end, len(queues) - 0.5, -0.5),
+        interpolation="nearest",
+    )
+    labels = [
+        q.id if q.max_occupancy is None else f"{q.id} (max {100 * q.max_occupancy:.0f} %)"
+        for q in plan.scenario.queues
+    ]
+    ax.set_yticks(range(len(queues)), labels)
+    _clock_axis(ax, plan)
+    colorbar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
+    colorbar.set_label("occupancy (%)")
+    ax.set_title("Occupancy per queue and interval")
+    return ax
+
+
 def _cmap(name: str) -> Any:
     import matplotlib
 

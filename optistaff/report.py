@@ -53,6 +53,13 @@ PLOTS: tuple[PlotSpec, ...] = (
         lambda plan: 0.45 * len(plan.scenario.queues) + 1.8,
     ),
     PlotSpec(
+        "occupancy",
+        "Occupancy per queue and interval: the share of staffed agent-time spent on calls "
+        "(grey: no agent or no calls).",
+        lambda plan, ax: plotting.occupancy_heatmap(plan, ax=ax),
+        lambda plan: 0.45 * len(plan.scenario.queues) + 1.8,
+    ),
+    PlotSpec(
         "service-level",
         "Service level per queue and interval, against the queue's minimum (dashed) and "
         "daily minimum (dotted).",

@@ -155,3 +155,15 @@ def test_a_large_timeline_is_one_mesh_grouped_by_profile(tmp_path: Path) -> None
 
 def test_forty_distinct_colors() -> None:
     assert len(set(plotting.distinct_colors(40))) == 40
+
+
+def test_the_occupancy_heatmap_is_the_staffing_tables_occupancy(plan: Plan) -> None:
+    ax = plotting.occupancy_heatmap(plan)
+    (image,) = ax.get_images()
+    array = image.get_array()
+    assert array is not None
+    shown = np.ma.filled(array, np.nan)
+    for qi, q in enumerate(plan.scenario.queue_ids):
+        rows = plan.staffing[plan.staffing["queue"] == q]
+        want = 100 * rows["occupancy"].astype(float).to_numpy()
+        assert np.allclose(shown[qi], want, equal_nan=True)
