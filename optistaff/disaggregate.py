@@ -16,8 +16,10 @@ same counts always give the same assignment (``models/02-aggregation.md``).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 
 from optistaff.formulation import AllocationProblem, CellTable
+from optistaff.scenario import Scenario
 
 Assignment = dict[tuple[str, int], int | None]
 
@@ -222,3 +224,50 @@ def _switches(assignment: Assignment) -> int:
         and assignment.get((agent, t + 1)) is not None
         and assignment.get((agent, t + 1)) != q
     )
+
+
+def closest_to(
+    scenario: Scenario,
+    assignment: Mapping[tuple[str, int], str | None],
+    reference: Mapping[tuple[str, int], str | None],
+    start: int,
+) -> dict[tuple[str, int], str | None]:
+    """The same staffing as ``assignment`` from interval ``start`` on, named to differ
+    from ``reference`` as little as possible (a re-plan's tie-break, models/14-replan.md).
+
+    Interval by interval from ``start``, the non-optional, unpinned agents available in
+    t swap places among themselves (a place is a queue, or idle) so that every queue
+    keeps exactly its staffing n(q,t) — every figure but the switches stays the same —
+    while as many as possible work what ``reference`` has them on (cost 1 a difference),
+    then what they worked in t−1 (cost 0.01 a switch): an exact assignment problem
+    (``scipy.optimize.linear_sum_assignment``). Optional agents and pinned cells are
+    left as they are (calling an agent in is a decision, not a name)."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    out = dict(assignment)
+    pinned = {(p.agent, t) for p in scenario.pins for t in range(p.start, p.end)}
+    T = scenario.horizon.intervals
+    movable = [a for a in scenario.agents if not a.optional]
+    for t in range(start, T):
+        agents = [
+            a for a in movable if a.available[t] and (a.id, t) in out and (a.id, t) not in pinned
+        ]
+        if len(agents) < 2:
+            continue
+        places = [out[(a.id, t)] for a in agents]
+        cost = np.zeros((len(agents), len(places)))
+        for i, a in enumerate(agents):
+            skills = set(a.skills)
+            want = reference.get((a.id, t))
+            before = out.get((a.id, t - 1))
+            for j, q in enumerate(places):
+                if q is not None and q not in skills:
+                    cost[i, j] = 1e6
+                    continue
+                switch = q is not None and before is not None and q != before
+                cost[i, j] = (0.0 if q == want else 1.0) + (0.01 if switch else 0.0)
+        rows, cols = linear_sum_assignment(cost)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            out[(agents[i].id, t)] = places[j]
+    return out

@@ -7,6 +7,7 @@ objective is never reported. ``staffing`` has one row per (interval, queue);
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,8 +44,14 @@ def count_switches(scenario: Scenario, assignment: Mapping[tuple[str, int], str 
 def required_agents(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
     """Required agents of ``queue`` per interval: the smallest n that meets its
     per-interval standards (the contract; a planning reference, whatever the queue
-    model of the figures)."""
-    return queueing.required_agents(
+    model of the figures). Remembered per (queue, Δ): a queue is immutable, and a
+    re-plan evaluates many assignments of one scenario (read-only array)."""
+    return _required(queue, float(interval_s))
+
+
+@functools.lru_cache(maxsize=256)
+def _required(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
+    out = queueing.required_agents(
         np.asarray(queue.forecast, dtype=float),
         np.asarray(queue.aht_s, dtype=float),
         interval_s,
@@ -54,6 +61,26 @@ def required_agents(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
         max_abandon_rate=queue.max_abandon_rate,
         max_occupancy=queue.max_occupancy,
     )
+    out.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=2048)
+def _stationary(queue: Queue, interval_s: float, agents: tuple[int, ...]) -> queueing.Performance:
+    """The stationary figures of ``queue`` with ``agents`` per interval, remembered:
+    evaluating the actions of a re-plan changes one or two queues at a time."""
+    perf = queueing.performance(
+        np.asarray(queue.forecast, dtype=float),
+        np.asarray(queue.aht_s, dtype=float),
+        interval_s,
+        queue.answer_within_s,
+        np.asarray(agents, dtype=np.int64),
+        patience_s=queue.patience_s,
+    )
+    for value in vars(perf).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)  # (shared by every evaluation that hits the cache)
+    return perf
 
 
 def evaluate(
@@ -96,9 +123,7 @@ def evaluate(
         if varying:
             perf = days[qi]
         else:
-            perf = queueing.performance(
-                calls, aht, h.interval_s, queue.answer_within_s, n[qi], patience_s=queue.patience_s
-            )
+            perf = _stationary(queue, float(h.interval_s), tuple(int(x) for x in n[qi]))
         required = required_agents(queue, h.interval_s)
         has_standard = (
             queue.min_service_level is not None

@@ -140,12 +140,14 @@ def scenario_yaml(scenario: Scenario) -> str:
     )
 
 
-def plan_files(plan: Plan) -> dict[str, bytes]:
-    """The four files of a plan, as bytes; summary.json records the others' hashes."""
+def plan_files(plan: Plan, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """The four files of a plan (and ``extra`` ones, e.g. a replan's actions.csv), as
+    bytes; summary.json records the others' hashes."""
     files = {
         "scenario.yaml": scenario_yaml(plan.scenario).encode(),
         "staffing.csv": staffing_csv(plan.staffing).encode(),
         "assignments.csv": assignments_csv(plan.assignments).encode(),
+        **(extra or {}),
     }
     summary = plan.summary.copy()
     summary["files"] = {name: _sha256(data) for name, data in sorted(files.items())}

@@ -12,7 +12,7 @@ summary against :class:`PlanSummary`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict, TypeGuard, get_args
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeGuard, get_args
 
 if TYPE_CHECKING:
     from optistaff.scenario import Objective as ObjectiveName
@@ -171,7 +171,9 @@ class PlanSummary(TypedDict):
     shortfall_bound: float | None  # lower bound on weighted_shortfall; None: none proven
     called_in: list[str]  # the optional agents called in
     queues: dict[str, QueueTotals]  # scenario queue order
-    files: NotRequired[dict[str, str]]  # file name -> "sha256:…" of the 3 other files
+    #: a re-planned plan only: what was changed, from when (:mod:`optistaff.replan`)
+    replan: NotRequired[dict[str, Any]]
+    files: NotRequired[dict[str, str]]  # file name -> "sha256:…" of the other files
     timing: NotRequired[Timing]
 
 

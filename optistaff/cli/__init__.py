@@ -19,6 +19,7 @@ from optistaff.errors import OptistaffError, ScenarioError
 
 COMMANDS = (
     "solve",
+    "replan",
     "validate",
     "evaluate",
     "erlang",
