@@ -54,6 +54,18 @@ PER_QUEUE: tuple[Metric, ...] = (
     Metric("agent_hours", "agent-hours", 0, "hours"),
 )
 ALL_QUEUES = ""  # the ``queue`` label of the overall rows
+#: The rest of the day, from a re-plan's effective time E (when a compared plan is a
+#: re-plan): interval figures summed over the intervals from E (a daily standard's
+#: shortfall is the day's, so it is not in them).
+REST_OVERALL: tuple[Metric, ...] = (
+    Metric("rest_weighted_shortfall", "w. shortfall from E", -1),
+    Metric("rest_value", "value from E", +1),
+    Metric("rest_agent_hours", "agent-hours from E", 0, "hours"),
+)
+REST_PER_QUEUE: tuple[Metric, ...] = (
+    Metric("rest_service_level", "SL from E", +1, "fraction"),
+    Metric("rest_shortfall_calls", "shortfall from E", -1),
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,9 @@ class Comparison:
     table: pd.DataFrame
     deltas: pd.DataFrame
     sources: tuple[str, ...] = field(default=())
+    #: the re-plan's effective time E (``YYYY-MM-DD HH:MM``) when a plan is a re-plan:
+    #: the rows ``…from E`` are the rest of the day
+    since: str | None = None
 
     @property
     def queue_ids(self) -> list[str]:
@@ -112,6 +127,8 @@ class Comparison:
         warning = mixed_models_warning(self)
         if warning is not None:
             out["warning"] = warning
+        if self.since is not None:
+            out["since"] = self.since  # the rows "rest_…": the rest of the day from then
         for i, label in enumerate(self.labels):
             plan = self.plans[i]
             entry: dict[str, Any] = {
@@ -171,26 +188,74 @@ def plan_figures(plan: Plan) -> dict[tuple[str, str], float]:
     return figures
 
 
+def effective_time(plans: Sequence[Plan]) -> str | None:
+    """The effective time E of the first re-plan among ``plans`` (None: none is)."""
+    for plan in plans:
+        block = plan.summary.get("replan")
+        if isinstance(block, dict) and isinstance(block.get("effective"), str):
+            return str(block["effective"])
+    return None
+
+
+def rest_of_day_figures(plan: Plan, since: str) -> dict[tuple[str, str], float]:
+    """The figures of ``plan`` over its intervals from ``since`` (``YYYY-MM-DD HH:MM``),
+    from its staffing.csv: per queue SL (answered within target / calls) and shortfall
+    in calls (the interval standards'), overall the weighted shortfall, the value and
+    the agent-hours."""
+    frame = plan.staffing
+    start = pd.Timestamp(since)
+    rest = frame[pd.to_datetime(frame["interval_start"]) >= start]
+    hours = plan.scenario.horizon.interval_minutes / 60.0
+    short = (
+        rest["shortfall_sl_calls"]
+        + rest["shortfall_abandon_calls"]
+        + rest["shortfall_occupancy_calls"]
+    )
+    weights = {q.id: q.weight for q in plan.scenario.queues}
+    figures: dict[tuple[str, str], float] = {
+        (ALL_QUEUES, "rest_weighted_shortfall"): float(
+            (short * rest["queue"].map(weights).astype(float)).sum()
+        ),
+        (ALL_QUEUES, "rest_value"): float(rest["value"].sum()),
+        (ALL_QUEUES, "rest_agent_hours"): float(rest["agents"].sum()) * hours,
+    }
+    for qid, part in rest.groupby("queue", sort=False):
+        calls = float(part["calls"].sum())
+        answered = float(part["answered_within_target"].sum())
+        figures[str(qid), "rest_service_level"] = answered / calls if calls > 0 else math.nan
+        figures[str(qid), "rest_shortfall_calls"] = float(short[part.index].sum())
+    return figures
+
+
 def compare(
     plans: Sequence[Plan],
     labels: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
+    since: str | None = None,
 ) -> Comparison:
     """Put ``plans`` side by side; deltas against the first. Labels default to the
-    scenario names (made unique with ``#2``, ``#3``…)."""
+    scenario names (made unique with ``#2``, ``#3``…). With ``since`` (default: the
+    effective time of a re-plan among them) the rest of the day from then is compared
+    too (:func:`rest_of_day_figures`)."""
     if len(plans) < 1:
         raise UsageError("compare needs at least one plan")
     labels = unique_labels([p.scenario.name for p in plans] if labels is None else labels)
     if len(labels) != len(plans):
         raise UsageError(f"{len(labels)} labels for {len(plans)} plans")
+    since = effective_time(plans) if since is None else since
     per_plan = [plan_figures(p) for p in plans]
+    if since is not None:
+        for figures, plan in zip(per_plan, plans, strict=True):
+            figures.update(rest_of_day_figures(plan, since))
     queue_ids: list[str] = []
     for plan in plans:
         for qid in plan.scenario.queue_ids:
             if qid not in queue_ids:
                 queue_ids.append(qid)
-    index = [(ALL_QUEUES, m.key) for m in OVERALL]
-    index += [(q, m.key) for q in queue_ids for m in PER_QUEUE]
+    overall = OVERALL + (REST_OVERALL if since is not None else ())
+    per_queue = PER_QUEUE + (REST_PER_QUEUE if since is not None else ())
+    index = [(ALL_QUEUES, m.key) for m in overall]
+    index += [(q, m.key) for q in queue_ids for m in per_queue]
     multi = pd.MultiIndex.from_tuples(index, names=["queue", "metric"])
     table = pd.DataFrame(
         {
@@ -206,6 +271,7 @@ def compare(
         table=table,
         deltas=deltas,
         sources=tuple(sources) if sources is not None else (),
+        since=since,
     )
 
 
@@ -267,7 +333,7 @@ def load_plans(
 
 
 def metric_for(queue: str, key: str) -> Metric:
-    for metric in OVERALL if queue == ALL_QUEUES else PER_QUEUE:
+    for metric in (OVERALL + REST_OVERALL) if queue == ALL_QUEUES else (PER_QUEUE + REST_PER_QUEUE):
         if metric.key == key:
             return metric
     raise KeyError(key)

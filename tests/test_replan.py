@@ -522,3 +522,29 @@ def test_a_located_message_for_a_bad_actions_file(plan_dir: Path, tmp_path: Path
     assert result.exit_code == 2, result.output
     assert f"{bad}:2 from:" in result.output
     assert not out.exists()
+
+
+def test_compare_shows_the_rest_of_the_day_from_E(quiet_plan: Any, tmp_path: Path) -> None:
+    from optistaff.compare import compare
+
+    request = ReplanRequest(at="09:40", absent=("g1", "g2", "g3"))
+    result = replan(quiet_plan, request)
+    new_dir = _written(result, request, quiet_plan, tmp_path / "new")
+    old_dir = quiet_plan.write(tmp_path / "old")
+    comparison = compare([read_plan(old_dir), read_plan(new_dir)], labels=["old", "new"])
+    assert comparison.since == "2026-12-02 10:00"
+    for label, directory in (("old", old_dir), ("new", new_dir)):
+        with open(directory / "staffing.csv") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["interval_start"] >= "2026-12-02 10:00"]
+        value = sum(float(r["value"]) for r in rows)
+        assert comparison.value("", "rest_value", label) == pytest.approx(value, rel=1e-12)
+        gold = [r for r in rows if r["queue"] == "gold"]
+        sl = sum(float(r["answered_within_target"]) for r in gold) / sum(
+            float(r["calls"]) for r in gold
+        )
+        assert comparison.value("gold", "rest_service_level", label) == pytest.approx(sl)
+    # the whole day is there too, and the command shows both
+    assert comparison.value("", "total", "new") == pytest.approx(result.plan.objective["total"])
+    shown = CliRunner().invoke(main, ["compare", str(old_dir), str(new_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert "SL from E" in shown.output and "from 2026-12-02 10:00" in shown.output

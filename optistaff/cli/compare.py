@@ -41,6 +41,11 @@ def comparison_table(
         "total value = value − cost − switching; Δ against the first column (green: "
         "better, red: worse); abandon '-': an Erlang C queue (no patience: nobody abandons)"
     )
+    if comparison.since is not None:
+        table.caption += (
+            f"; from E: the rest of the day, from {comparison.since} (a re-plan's "
+            "effective time), interval standards only"
+        )
     table.caption_justify = "left"
     table.add_column("", justify="left", no_wrap=True)  # (numbers never wrap)
     for i, label in enumerate(comparison.labels):

@@ -172,13 +172,17 @@ def _story(result: object, written: Path) -> list[str]:
         f"re-planned from {h.label(result.effective)} (before it: as planned); "
         f"written to {written}",
     ]
-    scaled = [r for r in result.reforecast if r.calls_factor != 1.0 or r.aht_factor != 1.0]
+    scaled = [
+        r
+        for r in result.reforecast
+        if f"{r.calls_factor:.2f}" != "1.00" or f"{r.aht_factor:.2f}" != "1.00"
+    ]
     if scaled:
         lines.append(
             "run-rate: "
             + ", ".join(
                 f"{r.queue} ×{r.calls_factor:.2f}"
-                + (f" (AHT ×{r.aht_factor:.2f})" if r.aht_factor != 1.0 else "")
+                + (f" (AHT ×{r.aht_factor:.2f})" if f"{r.aht_factor:.2f}" != "1.00" else "")
                 for r in scaled
             )
         )
