@@ -17,6 +17,7 @@ from optistaff.errors import OptistaffError, PlanError, ScenarioError, SolveErro
 if TYPE_CHECKING:
     from optistaff.pipeline import solve
     from optistaff.plan import Plan, read_plan
+    from optistaff.replan import ReplanRequest, apply_actions
     from optistaff.scenario import Scenario
     from optistaff.solvers import SolveStatus
 
@@ -28,6 +29,8 @@ _LAZY = {
     "read_plan": "optistaff.plan",
     "Scenario": "optistaff.scenario",
     "SolveStatus": "optistaff.solvers",
+    "ReplanRequest": "optistaff.replan",
+    "apply_actions": "optistaff.replan",
 }
 
 
@@ -53,11 +56,13 @@ __all__ = [
     "OptistaffError",
     "Plan",
     "PlanError",
+    "ReplanRequest",
     "Scenario",
     "ScenarioError",
     "SolveError",
     "SolveStatus",
     "__version__",
+    "apply_actions",
     "load_scenario",
     "read_plan",
     "solve",

@@ -74,6 +74,42 @@ def schedule(plan: Plan) -> pd.DataFrame:
     return frame
 
 
+#: A block of an agent's day when they are not available inside it (a break, an absence).
+AWAY = "away"
+
+
+def agent_blocks(plan: Plan) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
+    """Each working agent's day as blocks, for a printed schedule: ``(agent, skills,
+    [(start, end, what)])`` with [start, end) interval indices from their first to
+    their last available interval, ``what`` a queue id, :data:`IDLE` or :data:`AWAY`
+    (not available: a break or an absence). Agents with no row (optional agents not
+    called in) are left out; scenario order."""
+    sc = plan.scenario
+    index = {pd.Timestamp(ts): t for t, ts in enumerate(sc.horizon.interval_starts())}
+    cells: dict[str, dict[int, str]] = {}
+    frame = plan.assignments
+    for agent, ts, queue in zip(
+        frame["agent"], frame["interval_start"], frame["queue"], strict=True
+    ):
+        cells.setdefault(str(agent), {})[index[pd.Timestamp(ts)]] = (
+            IDLE if pd.isna(queue) else str(queue)
+        )
+    out = []
+    for agent in sc.agents:
+        day = cells.get(agent.id)
+        if not day:
+            continue
+        blocks: list[tuple[int, int, str]] = []
+        for t in range(min(day), max(day) + 1):
+            what = day.get(t, AWAY)
+            if blocks and blocks[-1][2] == what and blocks[-1][1] == t:
+                blocks[-1] = (blocks[-1][0], t + 1, what)
+            else:
+                blocks.append((t, t + 1, what))
+        out.append((agent.id, ", ".join(agent.skills), blocks))
+    return out
+
+
 def schedule_csv(plan: Plan) -> str:
     """:func:`schedule` as CSV (``agent``, ``skills``, one column per interval)."""
     buf = io.StringIO()

@@ -1282,6 +1282,19 @@ def replan(
     )
 
 
+def apply_actions(
+    old: Plan,
+    request: ReplanRequest,
+    actions: str | os.PathLike[str] | Sequence[Action],
+) -> Replanned:
+    """``actions`` (any of a re-plan's, e.g. the rows of its ``actions.csv`` a planner
+    kept) applied to the baseline of ``request`` on ``old``: the resulting plan
+    (``feasible``: nothing optimised), its figures and each action's effect alone and
+    cumulatively in the given order. The same as ``replan(old, request, apply=actions)``.
+    """
+    return replan(old, request, apply=actions)
+
+
 def _restamped(solved: Plan, plan: Plan, keep_status: bool = False) -> Plan:
     """``plan`` with the solve's timing, and with its status, bound and gap when
     ``keep_status`` (the same staffing and objective as the solved plan, renamed:

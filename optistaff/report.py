@@ -13,7 +13,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -25,6 +25,7 @@ from rich.text import Text
 
 from optistaff import __version__, plotting
 from optistaff.plan import Plan, write_file_atomically
+from optistaff.scenario import Horizon
 from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
 
 
@@ -146,6 +147,20 @@ figure { margin: 1.2rem 0 2rem 0; } figure img { max-width: 100%; height: auto;
          border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9rem; }
 footer { margin-top: 3rem; color: #888; font-size: 0.85rem; }
 .scroll { max-height: 80vh; overflow-y: auto; border: 1px solid #eee; }
+table.schedule { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+table.schedule th, table.schedule td { padding: 0.2rem 0.5rem; border-bottom: 1px solid #e5e5e5;
+       text-align: left; vertical-align: top; }
+table.schedule td.agent { font-weight: 600; white-space: nowrap; }
+.block { display: inline-block; margin: 0.05rem 0.3rem 0.05rem 0; padding: 0 0.35rem;
+         border-radius: 0.25rem; white-space: nowrap; }
+.block.idle { background: #f0f0f0; color: #555; } .block.away { color: #999; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  figure, .scroll, .kpis { break-inside: avoid; } .scroll { max-height: none; overflow: visible; }
+  #schedule { break-before: page; } table.schedule tr { break-inside: avoid; }
+  table.schedule thead { display: table-header-group; }
+  .block { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 """
 
 #: Figures taller than this (inches) are shown in a scrolling box, not at full height.
@@ -213,6 +228,56 @@ def _shortfall_section(plan: Plan, top: int = 12) -> str:
     )
 
 
+def _schedule_section(plan: Plan) -> str:
+    """The printable schedule: one row per working agent, their day as blocks
+    ("08:00-10:30 platinum_sales"), each queue in the timeline's colour, lightened for
+    the text; printed, it starts on a new page, repeats its header on every page and
+    never splits an agent's row."""
+    from optistaff.export import AWAY, IDLE, agent_blocks
+
+    sc = plan.scenario
+    h = sc.horizon
+    dated = h.intervals * h.interval_minutes > 24 * 60
+    fmt = "%a %H:%M" if dated else "%H:%M"
+    colours = {q: _lighter(c) for q, c in plotting.queue_colors(plan).items()}
+    rows = []
+    for agent, skills, blocks in agent_blocks(plan):
+        cells = []
+        for start, end, what in blocks:
+            when = f"{h.interval_start(start):{fmt}}-{h.interval_start(end - 1) + _step(h):%H:%M}"
+            if what == IDLE:
+                cells.append(f'<span class="block idle">{when} idle</span>')
+            elif what == AWAY:
+                cells.append(f'<span class="block away">{when} away</span>')
+            else:
+                cells.append(
+                    f'<span class="block" style="background:{colours[what]}">{when} '
+                    f"{html.escape(what)}</span>"
+                )
+        rows.append(
+            f'<tr><td class="agent">{html.escape(agent)}</td><td>{html.escape(skills)}</td>'
+            f"<td>{''.join(cells)}</td></tr>"
+        )
+    return (
+        '<h2 id="schedule">Schedule per agent</h2>'
+        f'<p class="meta">{len(rows)} agents working; each block is a run of intervals on '
+        "one queue (idle: available, not assigned; away: a break or an absence). Printing "
+        "this page puts the schedule on pages of its own.</p>"
+        '<table class="schedule"><thead><tr><th>agent</th><th>skills</th><th>day</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _lighter(colour: str, white: float = 0.6) -> str:
+    """``#rrggbb`` mixed with ``white`` of white (for a background under text)."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * white):02x}" for c in rgb)
+
+
+def _step(h: Horizon) -> timedelta:
+    return timedelta(minutes=h.interval_minutes)
+
+
 def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> str:
     """The report page of ``plan`` as one HTML string (see the module docstring)."""
     sc = plan.scenario
@@ -267,6 +332,7 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
             f'<figure id="{spec.id}">{img}<figcaption>{html.escape(spec.caption)}'
             "</figcaption></figure>"
         )
+    parts.append(_schedule_section(plan))
     versions = plan.summary.get("versions", {})
     made = datetime.now().strftime("%Y-%m-%d %H:%M")
     parts.append(

@@ -291,7 +291,7 @@ def test_any_subset_of_the_actions_applies_to_a_valid_plan(quiet_plan: Any, tmp_
         assert partial.cumulative[-1].total == pytest.approx(
             partial.plan.objective["total"] - partial.baseline.objective["total"], abs=1e-9
         )
-    every = replan(busy_plan, request, apply=list(result.actions))
+    every = optistaff.apply_actions(busy_plan, request, list(result.actions))
     assert every.plan.objective == pytest.approx(result.plan.objective)
 
 

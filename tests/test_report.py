@@ -121,3 +121,38 @@ def test_cli_report_bad_plan_exit_2(tmp_path: Path, where: str) -> None:
     assert "Traceback" not in result.output
     assert result.stderr.startswith("error:")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_printable_schedule_is_each_agents_day_from_the_files(plan_dir: Path) -> None:
+    """The schedule section against the plan's own assignments.csv, read here with the
+    csv module: per agent, from their first to their last row, runs of one queue ("idle"
+    for an empty cell, "away" for a missing interval: a break)."""
+    import csv
+    from datetime import datetime, timedelta
+
+    plan = optistaff.read_plan(plan_dir)
+    page = render_report(plan)
+    section = page[page.index('<h2 id="schedule">') :]
+    rows = re.findall(r'<tr><td class="agent">(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>', section)
+    step = timedelta(minutes=plan.scenario.horizon.interval_minutes)
+    cells: dict[str, dict[datetime, str]] = {}
+    with open(plan_dir / "assignments.csv") as fh:
+        for r in csv.DictReader(fh):
+            when = datetime.strptime(r["interval_start"], "%Y-%m-%d %H:%M")
+            cells.setdefault(r["agent"], {})[when] = r["queue"] or "idle"
+    assert [agent for agent, _s, _d in rows] == list(cells)
+    for agent, _skills, day in rows:
+        shown = re.findall(r">(\d\d:\d\d)-(\d\d:\d\d) ([^<]+)</span>", day)
+        want = []
+        t, last = min(cells[agent]), max(cells[agent])
+        while t <= last:
+            what = cells[agent].get(t, "away")
+            if want and want[-1][2] == what:
+                want[-1][1] = t + step
+            else:
+                want.append([t, t + step, what])
+            t += step
+        assert shown == [(a.strftime("%H:%M"), b.strftime("%H:%M"), w) for a, b, w in want]
+    # printed, the schedule starts on its own page and keeps each agent's row whole
+    assert "#schedule { break-before: page; }" in page
+    assert "table.schedule tr { break-inside: avoid; }" in page
