@@ -177,6 +177,50 @@ def _cmap(name: str) -> Any:
     return matplotlib.colormaps[name]
 
 
+#: Up to this many queues the service level is drawn as lines; above, as a heatmap (30
+#: lines over one day are unreadable).
+SL_LINES_UP_TO = 10
+
+
+def service_level_heatmap(plan: Plan, ax: Axes | None = None) -> Axes:
+    """Service level minus the queue's per-interval minimum, in points, per queue and
+    interval (red: below the minimum; blue: above; grey: no calls, or a queue with no
+    per-interval minimum), clipped to ±30 points; each row names its minimum."""
+    queues = list(plan.scenario.queue_ids)
+    h = plan.scenario.horizon
+    ax = _axis(ax, (max(8.0, 0.22 * h.intervals + 3), 0.45 * len(queues) + 1.8))
+    sl = _pivot(plan, "service_level").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    minimum = np.array(
+        [
+            np.nan if q.min_service_level is None else q.min_service_level
+            for q in plan.scenario.queues
+        ]
+    )
+    above = 100 * (sl - minimum[:, None])
+    start, end = mdates.date2num(h.start), mdates.date2num(h.end)
+    image = ax.imshow(
+        np.ma.masked_invalid(above),
+        aspect="auto",
+        cmap=_cmap("RdBu").with_extremes(bad="#eeeeee"),
+        vmin=-30.0,
+        vmax=30.0,
+        extent=(start, end, len(queues) - 0.5, -0.5),
+        interpolation="nearest",
+    )
+    labels = [
+        f"{q.id} (no min)"
+        if q.min_service_level is None
+        else f"{q.id} (min {100 * q.min_service_level:.0f} %)"
+        for q in plan.scenario.queues
+    ]
+    ax.set_yticks(range(len(queues)), labels)
+    _clock_axis(ax, plan)
+    colorbar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
+    colorbar.set_label("SL − minimum (points)")
+    ax.set_title("Service level against the per-interval minimum")
+    return ax
+
+
 def service_level_plot(
     plan: Plan, ax: Axes | None = None, *, queues: Sequence[str] | None = None
 ) -> Axes:

@@ -62,10 +62,20 @@ PLOTS: tuple[PlotSpec, ...] = (
     ),
     PlotSpec(
         "service-level",
-        "Service level per queue and interval, against the queue's minimum (dashed) and "
-        "daily minimum (dotted).",
-        lambda plan, ax: plotting.service_level_plot(plan, ax=ax),
-        lambda plan: 4.8,
+        f"Service level per queue and interval against its minimum: up to "
+        f"{plotting.SL_LINES_UP_TO} queues as lines (dashed: the per-interval minimum, "
+        "dotted: the daily minimum); above, SL minus the per-interval minimum in points "
+        "(red: below it; grey: no calls or no minimum).",
+        lambda plan, ax: (
+            plotting.service_level_plot(plan, ax=ax)
+            if len(plan.scenario.queues) <= plotting.SL_LINES_UP_TO
+            else plotting.service_level_heatmap(plan, ax=ax)
+        ),
+        lambda plan: (
+            4.8
+            if len(plan.scenario.queues) <= plotting.SL_LINES_UP_TO
+            else 0.45 * len(plan.scenario.queues) + 1.8
+        ),
     ),
     PlotSpec(
         "shortfall-by-queue",
@@ -284,6 +294,7 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
     h = sc.horizon
     obj = plan.objective
     title = f"optistaff plan: {sc.name}"
+    end_format = "%H:%M" if h.end.date() == h.start.date() else "%a %Y-%m-%d %H:%M"
     status = str(plan.status)
     parts = [
         "<!DOCTYPE html>",
@@ -292,7 +303,7 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(h.start.strftime("%a %Y-%m-%d %H:%M"))} to '
-        f"{html.escape(h.end.strftime('%H:%M'))}, {h.intervals} intervals of "
+        f"{html.escape(h.end.strftime(end_format))}, {h.intervals} intervals of "
         f"{h.interval_minutes} min · {len(sc.queues)} queues · {len(sc.agents)} agents · "
         f'<span class="status {status}">{html.escape(status)}</span></p>',
     ]

@@ -167,3 +167,20 @@ def test_the_occupancy_heatmap_is_the_staffing_tables_occupancy(plan: Plan) -> N
         rows = plan.staffing[plan.staffing["queue"] == q]
         want = 100 * rows["occupancy"].astype(float).to_numpy()
         assert np.allclose(shown[qi], want, equal_nan=True)
+
+
+def test_the_service_level_heatmap_is_sl_minus_the_minimum(plan: Plan) -> None:
+    ax = plotting.service_level_heatmap(plan)
+    (image,) = ax.get_images()
+    array = image.get_array()
+    assert array is not None
+    shown = np.ma.filled(array, np.nan)
+    for qi, q in enumerate(plan.scenario.queues):
+        rows = plan.staffing[plan.staffing["queue"] == q.id]
+        sl = rows["service_level"].astype(float).to_numpy()
+        want = (
+            np.full_like(sl, np.nan)
+            if q.min_service_level is None
+            else 100 * (sl - q.min_service_level)
+        )
+        assert np.allclose(shown[qi], want, equal_nan=True)

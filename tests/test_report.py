@@ -8,6 +8,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -143,7 +144,7 @@ def test_the_printable_schedule_is_each_agents_day_from_the_files(plan_dir: Path
     assert [agent for agent, _s, _d in rows] == list(cells)
     for agent, _skills, day in rows:
         shown = re.findall(r">(\d\d:\d\d)-(\d\d:\d\d) ([^<]+)</span>", day)
-        want = []
+        want: list[list[Any]] = []
         t, last = min(cells[agent]), max(cells[agent])
         while t <= last:
             what = cells[agent].get(t, "away")

@@ -40,6 +40,7 @@ GENERATED = {"M": (300, 10, 56, 0.85), "L": (2000, 30, 96, 0.85)}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="contact-center,M,L")
+    parser.add_argument("--keep", type=Path, default=None, help="copy the reports here")
     args = parser.parse_args()
     import optistaff
     from optistaff.generate import CenterSpec, write_center
@@ -65,6 +66,11 @@ def main() -> None:
             )
             seconds, rss = out.stderr.strip().splitlines()[-1].split()
             wall = time.perf_counter() - start
+            if args.keep is not None:
+                import shutil
+
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(work / f"{name}.html", args.keep / f"{name}.html")
             target = "≤10 s, ≤300 MB" if name == "L" else ""
             met = ""
             if name == "L":
