@@ -267,6 +267,11 @@ def test_applying_every_action_in_order_gives_the_new_plan(quiet_plan: Any, tmp_
     assert result.cumulative[-1].total == pytest.approx(
         result.plan.objective["total"] - result.baseline.objective["total"], abs=1e-9
     )
+    # blocks are maximal: no two of one agent meet with the same change
+    for a in result.actions:
+        for b in result.actions:
+            if a.agent == b.agent and a.end == b.start:
+                assert (a.from_queue, a.to_queue) != (b.from_queue, b.to_queue), (a, b)
     # the call-in costs the agent's intervals from E only (not there before)
     ot1 = next(a for a in result.actions if a.agent == "ot1")
     assert ot1.kind == "call_in" and ot1.cost == pytest.approx(12 * 6)
@@ -548,3 +553,36 @@ def test_compare_shows_the_rest_of_the_day_from_E(quiet_plan: Any, tmp_path: Pat
     shown = CliRunner().invoke(main, ["compare", str(old_dir), str(new_dir)])
     assert shown.exit_code == 0, shown.output
     assert "SL from E" in shown.output and "from 2026-12-02 10:00" in shown.output
+
+
+def test_naming_after_the_baseline_is_the_fewest_differences_by_brute_force() -> None:
+    """``closest_to`` against every permutation of the places among the movable agents
+    of each interval: the same staffing, and no naming differs from the baseline in
+    fewer cells."""
+    import itertools
+
+    from optistaff.disaggregate import closest_to
+
+    sc = scenario_from_dict(QUIET)
+    rng = random.Random(3)
+    movable = [a for a in sc.agents if not a.optional]
+    for _trial in range(5):
+        reference: dict[tuple[str, int], str | None] = {}
+        solved: dict[tuple[str, int], str | None] = {}
+        for a in movable:
+            for t, ok in enumerate(a.available):
+                if ok:
+                    reference[(a.id, t)] = rng.choice([*a.skills, None])
+                    solved[(a.id, t)] = rng.choice([*a.skills, None])
+        named = closest_to(sc, solved, reference, 0)
+        for t in range(sc.horizon.intervals):
+            here = [a for a in movable if a.available[t]]
+            places = sorted((solved[(a.id, t)] or "") for a in here)
+            assert sorted((named[(a.id, t)] or "") for a in here) == places
+            got = sum(named[(a.id, t)] != reference[(a.id, t)] for a in here)
+            best = min(
+                sum(p != reference[(a.id, t)] for a, p in zip(here, perm, strict=True))
+                for perm in itertools.permutations([solved[(a.id, t)] for a in here])
+                if all(p is None or p in a.skills for a, p in zip(here, perm, strict=True))
+            )
+            assert got == best, (t, got, best)
