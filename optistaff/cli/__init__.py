@@ -29,6 +29,7 @@ COMMANDS = (
     "export",
     "simulate",
     "generate",
+    "sweep",
 )
 
 
