@@ -197,7 +197,7 @@ def run_key(
 
 
 def tasks(scenarios: Sequence[Scenario], spec: SweepSpec) -> list[Task]:
-    """Every run of the sweep, scenario by scenario, point by point, draw by draw;
+    """Every run of the sweep, scenario by scenario, draw by draw, point by point;
     UsageError when there are more than ``spec.max_runs``."""
     points = spec.points()
     count = len(scenarios) * len(points) * spec.draws
@@ -211,21 +211,23 @@ def tasks(scenarios: Sequence[Scenario], spec: SweepSpec) -> list[Task]:
     for sc in scenarios:
         data = sc.to_dict()
         digest = sc.content_hash()
-        for point in points:
+        # draw by draw: the runs of one draw share their random day, and one after
+        # another on a worker they reuse the time-varying figures of every queue-day
+        # they leave alone (time_varying's memo)
+        for draw, point in itertools.product(range(spec.draws), points):
             named = tuple((v.key, value) for v, value in zip(spec.varies, point, strict=True))
-            for draw in range(spec.draws):
-                out.append(
-                    Task(
-                        key=run_key(digest, named, draw, settings),
-                        scenario_name=sc.name,
-                        scenario_hash=digest,
-                        scenario=data,
-                        point=named,
-                        draw=draw,
-                        seed=_seed(digest, list(named), draw, spec.seed),
-                        settings=settings,
-                    )
+            out.append(
+                Task(
+                    key=run_key(digest, named, draw, settings),
+                    scenario_name=sc.name,
+                    scenario_hash=digest,
+                    scenario=data,
+                    point=named,
+                    draw=draw,
+                    seed=_seed(digest, list(named), draw, spec.seed),
+                    settings=settings,
                 )
+            )
     return out
 
 
@@ -410,11 +412,13 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    local: LocalWorkers | None = None,
 ) -> SweepResult:
     """Run every task of the sweep and write the results under ``directory`` (see the
     module docstring). ``workers=1`` runs in this process; otherwise a Dask
     ``LocalCluster`` of ``workers`` processes (default: the cores) is started and
-    stopped here, or ``scheduler`` names an existing one. ``progress(done, total)``
+    stopped here (or ``local``, one the caller started early and closes), or
+    ``scheduler`` names an existing one. ``progress(done, total)``
     is called as runs finish."""
     out = Path(directory)
     all_tasks = tasks(scenarios, spec)
@@ -456,7 +460,7 @@ def run_sweep(
         for task in todo:
             finished(task, run(task))
     else:
-        _run_dask(todo, finished, ready, workers=workers, scheduler=scheduler)
+        _run_dask(todo, finished, ready, workers=workers, scheduler=scheduler, local=local)
     table = _table([done_rows[t.key] for t in all_tasks], spec)
     _write_results(out, table, definition)
     failed = sum(1 for rows in done_rows.values() if rows and rows[0].get("status") == "failed")
@@ -490,6 +494,75 @@ def _definition(scenarios: Sequence[Scenario], spec: SweepSpec, runs: int) -> di
     }
 
 
+def dask_settings() -> dict[str, Any]:
+    """The Dask settings of a sweep's cluster and client."""
+    import dask
+
+    environ = {
+        k: v
+        for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+        if k != "MALLOC_TRIM_THRESHOLD_"
+    }
+    return {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # Dask's nanny makes glibc return freed memory at once (MALLOC_TRIM_THRESHOLD_);
+        # a solve allocates and frees many small arrays, and ran 40 % slower with it
+        "distributed.nanny.pre-spawn-environ": environ,
+        # a run holds the GIL for seconds: the worker's sampling profiler (every 10 ms),
+        # its event-loop tick monitor (20 ms) and system monitor (500 ms) only take the
+        # GIL from it (measured: runs 12 % slower on 2 workers with them)
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "1s",
+        "distributed.admin.system-monitor.interval": "5s",
+    }
+
+
+class LocalWorkers:
+    """A Dask ``LocalCluster`` of ``count`` worker processes (one thread each), started
+    in the background as soon as this is made, each worker importing optistaff's
+    solver as it starts: the command's own reading of the scenarios overlaps the
+    workers' start-up. :meth:`cluster` waits for it; :meth:`close` stops it."""
+
+    def __init__(self, count: int | None = None) -> None:
+        import threading
+
+        self.count = count or os.cpu_count() or 1
+        self._cluster: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="optistaff-cluster", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            import dask
+            from distributed import LocalCluster
+
+            with dask.config.set(dask_settings()):
+                self._cluster = LocalCluster(
+                    n_workers=self.count,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
+                    memory_limit=0,  # (no memory monitor polling every 100 ms)
+                    preload=["optistaff.pipeline"],
+                )
+        except BaseException as exc:
+            self._error = exc
+
+    def cluster(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise SweepError(f"could not start the local Dask cluster: {self._error}")
+        return self._cluster
+
+    def close(self) -> None:
+        self._thread.join()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
 def _run_dask(
     todo: Sequence[Task],
     finished: Callable[[Task, list[dict[str, Any]]], None],
@@ -497,29 +570,24 @@ def _run_dask(
     *,
     workers: int | None,
     scheduler: str | None,
+    local: LocalWorkers | None = None,
 ) -> None:
     try:
         import dask
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, as_completed
     except ImportError as exc:
         raise UsageError(
             "sweeping on several workers needs Dask: pip install 'optistaff[sweep]' "
             "(or --workers 1 to run in this process)"
         ) from exc
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    cluster = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    owned: LocalWorkers | None = None
+    with dask.config.set(dask_settings()):
         try:
             if address is None:
-                count = workers or os.cpu_count() or 1
-                cluster = LocalCluster(
-                    n_workers=count,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=40,
-                )
-                client = Client(cluster)
+                if local is None:
+                    local = owned = LocalWorkers(workers)
+                client = Client(local.cluster())
             else:
                 try:
                     client = Client(address, timeout=CONNECT_TIMEOUT_S)
@@ -553,8 +621,8 @@ def _run_dask(
                         ]
                     finished(task, rows)
         finally:
-            if cluster is not None:
-                cluster.close()
+            if owned is not None:
+                owned.close()
 
 
 def _check_versions(client: Any) -> None:

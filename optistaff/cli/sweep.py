@@ -4,12 +4,16 @@ draws, every run solved, one tidy table (``optistaff.sweep``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from optistaff.cli.common import queue_model_option, time_limit_option, with_queue_model
 from optistaff.errors import UsageError
+
+if TYPE_CHECKING:
+    from optistaff.sweep import LocalWorkers
 
 
 @click.command("sweep")
@@ -94,18 +98,22 @@ def command(
     agent-hours, solve time)."""
     import os
 
-    from optistaff.loading import load_scenario
-    from optistaff.sweep import MAX_RUNS, SweepSpec, parse_vary, plot, run_sweep
+    from optistaff.sweep import MAX_RUNS, LocalWorkers, parse_vary
 
-    loaded = [with_queue_model(load_scenario(p), queue_model) for p in scenarios]
-    names = [s.name for s in loaded]
-    if len(set(names)) < len(names):
-        raise UsageError("two scenarios have the same name; the table tells runs apart by it")
-    queue_ids = sorted({q for s in loaded for q in s.queue_ids})
-    parsed = [parse_vary(v, queue_ids) for v in varies]
-    keys = [v.key for v in parsed]
+    # what needs no scenario is checked before a cluster starts (queue names: after)
+    syntax = [parse_vary(v) for v in varies]
+    keys = [v.key for v in syntax]
     if len(set(keys)) < len(keys):
         raise UsageError("a key is given twice in --vary")
+    count = len(scenarios) * draws
+    for v in syntax:
+        count *= len(v.values)
+    cap = max_runs or MAX_RUNS
+    if count > cap:
+        raise UsageError(
+            f"the sweep has {count:,} runs, more than {cap:,}: pass --max-runs {count} to "
+            "run it anyway (or fewer values or draws)"
+        )
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if workers is not None and address:
         raise UsageError("--workers starts a local cluster; it cannot go with --scheduler")
@@ -117,6 +125,57 @@ def command(
                 "sweeping on Dask workers needs the sweep extra: pip install "
                 "'optistaff[sweep]' (or --workers 1 to run in this process)"
             ) from None
+    # the local workers start now, while the scenarios are read
+    local = LocalWorkers(workers) if workers != 1 and not address else None
+    try:
+        _sweep(
+            scenarios,
+            output,
+            varies,
+            draws,
+            volume_noise,
+            seed,
+            replications,
+            time_limit_s,
+            workers,
+            address,
+            resume,
+            max_runs,
+            queue_model,
+            quiet,
+            local,
+        )
+    finally:
+        if local is not None:
+            local.close()
+
+
+def _sweep(
+    scenarios: tuple[Path, ...],
+    output: Path,
+    varies: tuple[str, ...],
+    draws: int,
+    volume_noise: bool,
+    seed: int,
+    replications: int,
+    time_limit_s: float | None,
+    workers: int | None,
+    address: str | None,
+    resume: bool,
+    max_runs: int | None,
+    queue_model: str | None,
+    quiet: bool,
+    local: LocalWorkers | None,
+) -> None:
+    from optistaff.loading import load_scenario
+    from optistaff.sweep import MAX_RUNS, SweepSpec, parse_vary, plot, run_sweep
+
+    loaded = [with_queue_model(load_scenario(p), queue_model) for p in scenarios]
+    names = [s.name for s in loaded]
+    if len(set(names)) < len(names):
+        raise UsageError("two scenarios have the same name; the table tells runs apart by it")
+    queue_ids = sorted({q for s in loaded for q in s.queue_ids})
+    parsed = [parse_vary(v, queue_ids) for v in varies]
     spec = SweepSpec(
         varies=tuple(parsed),
         draws=draws,
@@ -161,17 +220,35 @@ def command(
             scheduler=address,
             resume=resume,
             progress=progress,
+            local=local,
         )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.stop()
+            bar = None
+        kept = len(list((output / "runs").glob("*.json"))) if (output / "runs").is_dir() else 0
+        click.echo(
+            f"interrupted: {kept} finished runs are kept in {output / 'runs'}; run the same "
+            "command with --resume to compute only the rest",
+            err=True,
+        )
+        click.get_current_context().exit(130)
     finally:
         if bar is not None:
             bar.stop()
     picture = plot(result.table, spec, output / "sweep.png")
     runs = result.computed + result.resumed
+    files = [
+        name
+        for name in ("results.parquet", "results.csv", "summary.json", "sweep.png")
+        if (output / name).is_file()
+    ]
     click.echo(
         f"{runs} runs ({result.computed} computed, {result.resumed} from before, "
-        f"{result.failed} failed): {output / 'results.parquet'}, results.csv, summary.json"
-        + (f", {picture.name}" if picture is not None else "")
+        f"{result.failed} failed) in {output}: {', '.join(files)}"
+        + ("" if "results.parquet" in files else " (no Parquet: pip install pyarrow)")
     )
+    del picture
     statuses = result.table.drop_duplicates("run")["status"].value_counts()
     click.echo("status: " + ", ".join(f"{k} {v}" for k, v in statuses.items()))
     if result.failed:
