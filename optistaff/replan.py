@@ -25,6 +25,7 @@ import csv
 import io
 import math
 import os
+import platform
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -807,7 +808,7 @@ def plan_of(
             "versions": {
                 "optistaff": __version__,
                 "ortools": _version("ortools"),
-                "python": __import__("platform").python_version(),
+                "python": platform.python_version(),
             },
             "solver": settings,
             "status": str(SolveStatus.FEASIBLE),
@@ -926,15 +927,6 @@ def apply_to(
                 if out.get((agent.id, t)) is None:
                     out.pop((agent.id, t), None)
     return out
-
-
-def _effect(plan: Plan, baseline: Plan) -> Effect:
-    a, b = plan.objective, baseline.objective
-    return Effect(
-        float(a["weighted_shortfall"]) - float(b["weighted_shortfall"]),
-        float(a["value"]) - float(b["value"]),
-        float(a["total"]) - float(b["total"]),
-    )
 
 
 def effects(

@@ -652,11 +652,9 @@ def _write_results(out: Path, table: Any, definition: Mapping[str, Any]) -> None
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
     _write_atomically(out / "results.csv", buf.getvalue().encode())
-    try:
-        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    from importlib.util import find_spec
+
+    if find_spec("pyarrow") is not None:  # (the sweep extra; without it, CSV only)
         pbuf = io.BytesIO()
         table.to_parquet(pbuf, index=False)
         _write_atomically(out / "results.parquet", pbuf.getvalue())
