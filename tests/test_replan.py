@@ -553,6 +553,8 @@ def test_compare_shows_the_rest_of_the_day_from_E(quiet_plan: Any, tmp_path: Pat
     shown = CliRunner().invoke(main, ["compare", str(old_dir), str(new_dir)])
     assert shown.exit_code == 0, shown.output
     assert "SL from E" in shown.output and "from 2026-12-02 10:00" in shown.output
+    # one scenario twice: the columns are named after the plans' directories
+    assert "compared against old" in shown.output and " new " in shown.output
 
 
 def test_naming_after_the_baseline_is_the_fewest_differences_by_brute_force() -> None:

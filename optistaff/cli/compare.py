@@ -135,7 +135,11 @@ def command(
         )
         for i, s in enumerate(sources)
     ]
-    comparison = compare(plans, sources=[str(s) for s in sources])
+    names = [p.scenario.name for p in plans]
+    folders = [s.resolve().name for s in sources]
+    # the same scenario twice (a plan and its re-plan): their directories tell them apart
+    labels = folders if len(set(names)) < len(names) and len(set(folders)) == len(folders) else None
+    comparison = compare(plans, labels=labels, sources=[str(s) for s in sources])
     if as_json:
         click.echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))
         return
