@@ -429,6 +429,8 @@ def test_the_command_writes_the_plan_and_its_actions(plan_dir: Path, tmp_path: P
         ],
     )
     assert applied.exit_code == 0, applied.output
+    assert "applied, in the file's order" in applied.output
+    assert "with the actions" in applied.output
     assert (again / "assignments.csv").read_bytes() == (out / "assignments.csv").read_bytes()
 
 

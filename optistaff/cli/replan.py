@@ -152,7 +152,7 @@ def command(
     from optistaff.cli.solve import output_console
 
     out = output_console()
-    for line in _story(result, written):
+    for line in _story(result, written, applied=apply_path is not None):
         out.print(line)
     if result.actions:
         out.print(_actions_table(result, out.width))
@@ -162,7 +162,7 @@ def command(
         out.print(f"… and {hidden} more in {written / 'actions.csv'}", style="dim")
 
 
-def _story(result: object, written: Path) -> list[str]:
+def _story(result: object, written: Path, applied: bool = False) -> list[str]:
     from optistaff.replan import Replanned
 
     assert isinstance(result, Replanned)
@@ -189,13 +189,18 @@ def _story(result: object, written: Path) -> list[str]:
     b, n = base.objective, plan.objective
     lines.append(
         f"weighted shortfall {b['weighted_shortfall']:,.1f} keeping the old plan → "
-        f"{n['weighted_shortfall']:,.1f} re-planned; total {b['total']:,.1f} → {n['total']:,.1f}"
+        f"{n['weighted_shortfall']:,.1f} {'with the actions' if applied else 're-planned'}; "
+        f"total {b['total']:,.1f} → {n['total']:,.1f}"
     )
     gap = plan.summary.get("gap")
     lines.append(
         f"status: {plan.status}"
         + (f" (gap {100 * gap:.2g} %)" if isinstance(gap, float) else "")
-        + f"; {len(result.actions)} action(s), largest effect first"
+        + (
+            f"; {len(result.actions)} action(s) applied, in the file's order"
+            if applied
+            else f"; {len(result.actions)} action(s), largest effect first"
+        )
     )
     return lines
 
