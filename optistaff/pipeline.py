@@ -28,7 +28,14 @@ from optistaff.errors import UsageError
 from optistaff.evaluate import evaluate
 from optistaff.formulation import AllocationProblem, build_problem
 from optistaff.plan import Plan
-from optistaff.plan_schema import ASSIGNMENT_COLUMNS, PlanSummary, Proof, SolverSettings
+from optistaff.plan_schema import (
+    ASSIGNMENT_COLUMNS,
+    PlanSummary,
+    Proof,
+    ScenarioInfo,
+    SolverSettings,
+    Versions,
+)
 from optistaff.scenario import QueueModelName, Scenario
 from optistaff.solvers import ProgressCallback, SolveStatus
 
@@ -42,6 +49,24 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+def scenario_info(scenario: Scenario) -> ScenarioInfo:
+    """``summary["scenario"]``: the scenario's name and hashes."""
+    return {
+        "name": scenario.name,
+        "content_hash": scenario.content_hash(),
+        "input_hash": scenario.input_hash,
+    }
+
+
+def software_versions() -> Versions:
+    """``summary["versions"]``: the software that made the plan."""
+    return {
+        "optistaff": __version__,
+        "ortools": _version("ortools"),
+        "python": platform.python_version(),
+    }
 
 
 def solve(
@@ -133,16 +158,8 @@ def solve(
         bound = max(bound, total)
         gap = (bound - total) / max(abs(bound), 1e-6)
     summary: PlanSummary = {
-        "scenario": {
-            "name": scenario.name,
-            "content_hash": scenario.content_hash(),
-            "input_hash": scenario.input_hash,
-        },
-        "versions": {
-            "optistaff": __version__,
-            "ortools": _version("ortools"),
-            "python": platform.python_version(),
-        },
+        "scenario": scenario_info(scenario),
+        "versions": software_versions(),
         "solver": {
             "backend": result.backend,
             "decomposition": result.decomposition,

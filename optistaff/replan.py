@@ -25,7 +25,6 @@ import csv
 import io
 import math
 import os
-import platform
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -764,8 +763,12 @@ def plan_of(
 ) -> Plan:
     """The plan of ``assignment`` on ``scenario``: every figure evaluated, ``feasible``
     (nothing optimised or proven), ``solver.decomposition`` saying how it was made."""
-    from optistaff import __version__
-    from optistaff.pipeline import _assignment_frame, _time_varying_summary, _version
+    from optistaff.pipeline import (
+        _assignment_frame,
+        _time_varying_summary,
+        scenario_info,
+        software_versions,
+    )
 
     began = time.monotonic()
     pol = scenario.policy
@@ -800,16 +803,8 @@ def plan_of(
     summary = cast(
         PlanSummary,
         {
-            "scenario": {
-                "name": scenario.name,
-                "content_hash": scenario.content_hash(),
-                "input_hash": scenario.input_hash,
-            },
-            "versions": {
-                "optistaff": __version__,
-                "ortools": _version("ortools"),
-                "python": platform.python_version(),
-            },
+            "scenario": scenario_info(scenario),
+            "versions": software_versions(),
             "solver": settings,
             "status": str(SolveStatus.FEASIBLE),
             "objective": ev.objective,
@@ -1185,19 +1180,7 @@ def replan(
         plan = plan_of(
             sc, assignment, called_of(sc, assignment, prepared.committed), "replan: actions applied"
         )
-        ordered, alone, cumulative = effects(
-            sc, baseline, prepared.baseline, actions, prepared.committed, order=False
-        )
-        return Replanned(
-            plan,
-            baseline,
-            tuple(ordered),
-            tuple(alone),
-            tuple(cumulative),
-            E,
-            prepared.reforecast,
-            tuple(warnings),
-        )
+        return _replanned(plan, baseline, prepared, actions, E, warnings, order=False)
     solved = pipeline.solve(
         sc,
         time_limit_s=time_limit_s,
@@ -1259,8 +1242,23 @@ def replan(
         )
         new_assignment = dict(prepared.baseline)
     actions = diff_actions(sc, prepared.baseline, plan_assignment(plan), E, prepared.committed)
+    return _replanned(plan, baseline, prepared, actions, E, warnings, order=True)
+
+
+def _replanned(
+    plan: Plan,
+    baseline: Plan,
+    prepared: _Prepared,
+    actions: Sequence[Action],
+    E: int,
+    warnings: Sequence[str],
+    *,
+    order: bool,
+) -> Replanned:
+    """The result: the actions (ordered by their effect when ``order``) with their
+    effects alone and cumulatively."""
     ordered, alone, cumulative = effects(
-        sc, baseline, prepared.baseline, actions, prepared.committed
+        prepared.scenario, baseline, prepared.baseline, actions, prepared.committed, order=order
     )
     return Replanned(
         plan,

@@ -68,6 +68,7 @@ class Vary:
 
     key: str
     values: tuple[Any, ...]
+    spec: str = ""  # as written (``KEY=START:STOP:STEP``)
 
     @property
     def column(self) -> str:
@@ -108,7 +109,7 @@ def parse_vary(spec: str, queue_ids: Iterable[str] = ()) -> Vary:
             or len(set(values)) < len(values)
         ):
             raise UsageError(f"--vary {spec!r}: overtime takes on, off or on,off")
-        return Vary(key, tuple(values))
+        return Vary(key, tuple(values), spec)
     parts = rest.split(":")
     if len(parts) == 1:
         numbers = [_decimal(parts[0], spec)]
@@ -137,7 +138,7 @@ def parse_vary(spec: str, queue_ids: Iterable[str] = ()) -> Vary:
     if bad or (base == "absence" and numbers[-1] >= 1):
         what = "a share in [0, 1)" if base == "absence" else f"a factor in [{lo}, {hi}]"
         raise UsageError(f"--vary {spec!r}: {key} must be {what}, got {bad[0] if bad else 1}")
-    return Vary(key, tuple(float(n) for n in numbers))
+    return Vary(key, tuple(float(n) for n in numbers), spec)
 
 
 @dataclass(frozen=True)

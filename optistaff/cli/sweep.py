@@ -13,7 +13,7 @@ from optistaff.cli.common import queue_model_option, time_limit_option, with_que
 from optistaff.errors import UsageError
 
 if TYPE_CHECKING:
-    from optistaff.sweep import LocalWorkers
+    from optistaff.sweep import LocalWorkers, SweepSpec
 
 
 @click.command("sweep")
@@ -98,7 +98,7 @@ def command(
     agent-hours, solve time)."""
     import os
 
-    from optistaff.sweep import MAX_RUNS, LocalWorkers, parse_vary
+    from optistaff.sweep import MAX_RUNS, LocalWorkers, SweepSpec, parse_vary
 
     # what needs no scenario is checked before a cluster starts (queue names: after)
     syntax = [parse_vary(v) for v in varies]
@@ -127,24 +127,17 @@ def command(
             ) from None
     # the local workers start now, while the scenarios are read
     local = LocalWorkers(workers) if workers != 1 and not address else None
+    spec = SweepSpec(
+        varies=tuple(syntax),
+        draws=draws,
+        volume_noise=volume_noise,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        simulate=replications,
+        max_runs=cap,
+    )
     try:
-        _sweep(
-            scenarios,
-            output,
-            varies,
-            draws,
-            volume_noise,
-            seed,
-            replications,
-            time_limit_s,
-            workers,
-            address,
-            resume,
-            max_runs,
-            queue_model,
-            quiet,
-            local,
-        )
+        _sweep(scenarios, output, spec, workers, address, resume, queue_model, quiet, local)
     finally:
         if local is not None:
             local.close()
@@ -153,38 +146,26 @@ def command(
 def _sweep(
     scenarios: tuple[Path, ...],
     output: Path,
-    varies: tuple[str, ...],
-    draws: int,
-    volume_noise: bool,
-    seed: int,
-    replications: int,
-    time_limit_s: float | None,
+    spec: SweepSpec,
     workers: int | None,
     address: str | None,
     resume: bool,
-    max_runs: int | None,
     queue_model: str | None,
     quiet: bool,
     local: LocalWorkers | None,
 ) -> None:
+    """Read the scenarios, check the queue names of ``spec``'s variations, run, print."""
+    from dataclasses import replace
+
     from optistaff.loading import load_scenario
-    from optistaff.sweep import MAX_RUNS, SweepSpec, parse_vary, plot, run_sweep
+    from optistaff.sweep import parse_vary, plot, run_sweep
 
     loaded = [with_queue_model(load_scenario(p), queue_model) for p in scenarios]
     names = [s.name for s in loaded]
     if len(set(names)) < len(names):
         raise UsageError("two scenarios have the same name; the table tells runs apart by it")
     queue_ids = sorted({q for s in loaded for q in s.queue_ids})
-    parsed = [parse_vary(v, queue_ids) for v in varies]
-    spec = SweepSpec(
-        varies=tuple(parsed),
-        draws=draws,
-        volume_noise=volume_noise,
-        seed=seed,
-        time_limit_s=time_limit_s,
-        simulate=replications,
-        max_runs=max_runs or MAX_RUNS,
-    )
+    spec = replace(spec, varies=tuple(parse_vary(v.spec, queue_ids) for v in spec.varies))
     err = Console(stderr=True)
     bar = None
     if not quiet and err.is_terminal:
