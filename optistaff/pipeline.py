@@ -8,6 +8,7 @@ Each step is public: :func:`optistaff.loading.load_scenario`,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
@@ -37,7 +38,7 @@ from optistaff.plan_schema import (
     Versions,
 )
 from optistaff.scenario import QueueModelName, Scenario
-from optistaff.solvers import ProgressCallback, SolveStatus
+from optistaff.solvers import ProgressCallback, SolveStatus, clock
 
 #: Called with every plan :func:`solve` returns. The test suite registers the independent
 #: plan checker here, so that every plan any test produces is verified.
@@ -77,6 +78,7 @@ def solve(
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     started: float | None = None,
+    work_limit: float | None = None,
 ) -> Plan:
     """Solve a scenario (a :class:`Scenario` or a path to a scenario file) into a Plan.
 
@@ -89,6 +91,12 @@ def solve(
     solver gets what is left after building the tables and before the time that naming
     the agents, evaluating and writing the plan are estimated to take
     (:func:`finishing_estimate_s`).
+
+    ``work_limit`` replaces the time limit by a limit on the search's work
+    (:mod:`optistaff.solvers.clock`, units ≈ seconds on the reference machine): the
+    search then stops at the same point whatever the machine and its load, so that the
+    plan, ``feasible`` or ``optimal``, is the same wherever it is solved (sweeps that must
+    reproduce exactly). It runs on one thread; the time limit does not apply.
     """
     from optistaff.loading import load_scenario
     from optistaff.solvers.carry_over import solve_carry_over
@@ -98,6 +106,8 @@ def solve(
     started = clock_start if started is None else started
     if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
         raise UsageError(f"time_limit_s must be a finite number of seconds > 0, got {time_limit_s}")
+    if work_limit is not None and not (math.isfinite(work_limit) and work_limit > 0):
+        raise UsageError(f"work_limit must be a finite number > 0, got {work_limit}")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     policy = scenario.policy
@@ -105,6 +115,8 @@ def solve(
         policy = replace(policy, time_limit_s=float(time_limit_s))
     if threads is not None:
         policy = replace(policy, threads=int(threads))
+    if work_limit is not None:
+        policy = replace(policy, threads=1)  # (work is deterministic on one thread)
     scenario = replace(scenario, policy=policy)
 
     problem = build_problem(scenario, pooled=True)
@@ -121,16 +133,22 @@ def solve(
     finishing = finishing_estimate_s(problem)
     varying = policy.queue_model == "time_varying"
     strategy = solve_carry_over if varying else solve_allocation
-    result = strategy(
-        problem,
-        identity=identity,
-        time_limit_s=max(policy.time_limit_s - (built - started) - finishing, 0.01),
-        mip_gap=policy.mip_gap,
-        threads=policy.threads,
-        seed=policy.seed,
-        progress=progress,
-        stop=stop,
-    )
+    limit = max(policy.time_limit_s - (built - started) - finishing, 0.01)
+    with contextlib.ExitStack() as counted:
+        work = None
+        if work_limit is not None:
+            work = counted.enter_context(clock.counting())
+            limit = float(work_limit)
+        result = strategy(
+            problem,
+            identity=identity,
+            time_limit_s=limit,
+            mip_gap=policy.mip_gap,
+            threads=policy.threads,
+            seed=policy.seed,
+            progress=progress,
+            stop=stop,
+        )
     solved = time.monotonic()
 
     queue_ids = scenario.queue_ids
@@ -182,6 +200,9 @@ def solve(
             "total_s": round(time.monotonic() - clock_start, 3),
         },
     }
+    if work is not None and work_limit is not None:
+        summary["solver"]["work_limit"] = float(work_limit)
+        summary["solver"]["work"] = round(work.spent, 6)
     if varying:
         summary = _time_varying_summary(summary, None, None)
     staffing = ev.staffing.copy()

@@ -88,6 +88,11 @@ class SolverSettings(TypedDict):
     optimised_for: NotRequired[str]
     #: the optimiser's status, bounds and gap for ``optimised_for``'s objective
     proof: NotRequired[Proof]
+    #: a work-limited solve only (``optistaff.solvers.clock``): the limit, in work units
+    #: instead of seconds, and the work the search spent; such a plan is the same on any
+    #: machine and at any load
+    work_limit: NotRequired[float]
+    work: NotRequired[float]
 
 
 class Objective(TypedDict):

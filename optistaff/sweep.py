@@ -150,6 +150,8 @@ class SweepSpec:
     volume_noise: bool = False
     seed: int = 0
     time_limit_s: float | None = None
+    #: a deterministic work limit per run (``optistaff.solvers.clock``) instead of seconds
+    work_limit: float | None = None
     simulate: int = 0
     max_runs: int = MAX_RUNS
 
@@ -163,6 +165,7 @@ class SweepSpec:
             "volume_noise": self.volume_noise,
             "seed": self.seed,
             "time_limit_s": self.time_limit_s,
+            "work_limit": self.work_limit,
             "simulate": self.simulate,
             "version": __version__,
         }
@@ -297,7 +300,8 @@ def run(task: Task) -> list[dict[str, Any]]:
         from optistaff.pipeline import solve
 
         scenario = varied(task)
-        plan = solve(scenario)
+        work_limit = task.settings.get("work_limit")
+        plan = solve(scenario, work_limit=None if work_limit is None else float(work_limit))
         report = None
         if task.settings.get("simulate"):
             from optistaff.simulate import simulate_plan
@@ -322,8 +326,7 @@ def run(task: Task) -> list[dict[str, Any]]:
     shared = {
         **base,
         "status": str(plan.status),
-        "reproducible": str(plan.status) == "optimal"
-        or plan.summary.get("queue_model") == "time_varying",
+        "reproducible": str(plan.status) == "optimal" or "work_limit" in plan.summary["solver"],
         "gap": plan.summary.get("gap"),
         "weighted_shortfall_total": float(obj["weighted_shortfall"]),
         "value_total": float(obj["value"]),

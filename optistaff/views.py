@@ -97,8 +97,8 @@ def _pct(x: float | None) -> str:
 def not_proven_reason(plan: Plan) -> str:
     """Why a ``feasible`` plan is not proven optimal, in words ("" for other statuses):
     another model's optimiser chose it, the time-varying search chose it (nothing is
-    proven for that model, ``models/13-carry-over.md``), or the time limit stopped the
-    search (with its bound and gap when there are)."""
+    proven for that model, ``models/13-carry-over.md``), or the time (or work) limit
+    stopped the search (with its bound and gap when there are)."""
     if plan.status != SolveStatus.FEASIBLE:
         return ""
     optimised_for = plan.summary["solver"].get("optimised_for")
@@ -111,9 +111,10 @@ def not_proven_reason(plan: Plan) -> str:
     if model == "time_varying":
         return "the time-varying search's best plan: nothing is proven for that model; no bound"
     bound, gap = plan.summary["bound"], plan.summary["gap"]
+    limit = "work limit" if "work_limit" in plan.summary["solver"] else "time limit"
     if bound is not None and gap is not None:
-        return f"time limit reached: bound {bound:,.4f}, gap {gap:.2e}"
-    return "time limit reached: the best plan found; no bound proven, gap unknown"
+        return f"{limit} reached: bound {bound:,.4f}, gap {gap:.2e}"
+    return f"{limit} reached: the best plan found; no bound proven, gap unknown"
 
 
 def objective_lines(plan: Plan) -> list[str]:

@@ -100,6 +100,18 @@ def time_limit_option(help: str) -> Callable[[_F], _F]:
     )
 
 
+def work_limit_option(help: str) -> Callable[[_F], _F]:
+    """``--work-limit W`` (a finite number > 0), as ``work_limit``: a limit on the
+    search's work instead of seconds (:mod:`optistaff.solvers.clock`)."""
+    return click.option(
+        "--work-limit",
+        "work_limit",
+        type=Number(0, None, lo_open=True),
+        default=None,
+        help=help,
+    )
+
+
 def queue_model_option(help: str) -> Callable[[_F], _F]:
     """``--queue-model stationary|time_varying`` (default: the scenario's
     ``policy.queue_model``), as ``queue_model``."""
@@ -261,6 +273,7 @@ def solve_with_progress(
     threads: int | None = None,
     started: float | None = None,
     quiet: bool = False,
+    work_limit: float | None = None,
 ) -> Plan:
     """:func:`optistaff.solve`, showing its progress on ``err`` when it is a terminal
     (not with ``quiet``)."""
@@ -269,9 +282,16 @@ def solve_with_progress(
     printer = None if quiet else on_terminal(ProgressPrinter, err)
     if printer is not None:
         printer.limit_s = time_limit_s if time_limit_s is not None else scenario.policy.time_limit_s
+        if work_limit is not None:
+            printer.limit_s = None  # (the limit is work, not seconds)
     try:
         return solve(
-            scenario, time_limit_s=time_limit_s, threads=threads, progress=printer, started=started
+            scenario,
+            time_limit_s=time_limit_s,
+            threads=threads,
+            progress=printer,
+            started=started,
+            work_limit=work_limit,
         )
     finally:
         if printer is not None:

@@ -16,6 +16,7 @@ from optistaff.cli.common import (
     solve_with_progress,
     time_limit_option,
     with_queue_model,
+    work_limit_option,
 )
 from optistaff.errors import SolveError
 from optistaff.loading import MAX_THREADS
@@ -57,6 +58,11 @@ def short_search_warning(plan: Plan) -> str | None:
     "Seconds for the whole solve, from reading the scenario to the plan written: "
     "the solver gets what the other steps leave (overrides policy.time_limit_s)."
 )
+@work_limit_option(
+    "A deterministic limit on the search's work instead of seconds (units ≈ seconds on "
+    "the reference machine): the same plan on any machine and at any load, optimal or "
+    "not. Runs on one thread; --time-limit does not apply."
+)
 @click.option(
     "--threads",
     type=click.IntRange(min=1, max=MAX_THREADS),
@@ -75,6 +81,7 @@ def command(
     scenario: Path,
     output: Path | None,
     time_limit_s: float | None,
+    work_limit: float | None,
     threads: int | None,
     queue_model: str | None,
     as_json: bool,
@@ -90,7 +97,13 @@ def command(
     err = Console(stderr=True)
     print_warnings(loaded, err)
     plan = solve_with_progress(
-        loaded, err, time_limit_s=time_limit_s, threads=threads, started=started, quiet=quiet
+        loaded,
+        err,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        started=started,
+        quiet=quiet,
+        work_limit=work_limit,
     )
     if plan.status == SolveStatus.INFEASIBLE:
         pins = ", ".join(

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from optistaff.cli.common import queue_model_option, time_limit_option, with_queue_model
+from optistaff.cli.common import (
+    queue_model_option,
+    time_limit_option,
+    with_queue_model,
+    work_limit_option,
+)
 from optistaff.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,6 +61,10 @@ if TYPE_CHECKING:
     help="Also simulate every run R times (0: no).",
 )
 @time_limit_option("Seconds per run (overrides each scenario's policy.time_limit_s).")
+@work_limit_option(
+    "Work per run instead of seconds (units ≈ seconds on the reference machine): every "
+    "run, optimal or not, is then the same serial, local or distributed, at any load."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 1024),
@@ -86,6 +95,7 @@ def command(
     seed: int,
     replications: int,
     time_limit_s: float | None,
+    work_limit: float | None,
     workers: int | None,
     scheduler: str | None,
     resume: bool,
@@ -133,6 +143,7 @@ def command(
         volume_noise=volume_noise,
         seed=seed,
         time_limit_s=time_limit_s,
+        work_limit=work_limit,
         simulate=replications,
         max_runs=cap,
     )

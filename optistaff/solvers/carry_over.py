@@ -55,7 +55,7 @@ from optistaff.formulation import (
     queue_curves,
     tables_of,
 )
-from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus
+from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
 from optistaff.solvers.decomposition import solve_allocation
 from optistaff.solvers.results import Counts
 
@@ -147,6 +147,7 @@ class DayScorer:
             self._cache[key] = out
             self.evaluations += 1
             self.work += fig.day.states * len(calls)
+        clock.charge(clock.STATE_WORK * fig.day.states * len(calls))
         return out
 
     def score(self, n: IntArray, cost: float, switching: float = 0.0) -> Score:
@@ -163,8 +164,11 @@ class DayScorer:
         if threads > 1:  # (the compiled days release the GIL; figures do not depend on it)
             from concurrent.futures import ThreadPoolExecutor
 
+            def one(qi: int) -> object:
+                return self.queue(qi, n[qi])
+
             with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="day") as pool:
-                list(pool.map(lambda qi: self.queue(qi, n[qi]), missing))
+                list(pool.map(clock.carried(one), missing))
         parts = [self.queue(qi, n[qi]) for qi in range(n.shape[0])]
         short = math.fsum(p[0] for p in parts)
         value = math.fsum(p[1] for p in parts)
@@ -293,7 +297,8 @@ def solve_carry_over(
     """The best plan this strategy finds for the time-varying objective (module
     docstring); counts refer to ``identity``'s groups when given, else ``problem``'s."""
     start = time.monotonic()
-    deadline = start + time_limit_s
+    begun = clock.now()  # (optistaff.solvers.clock: seconds, or work)
+    deadline = begun + time_limit_s
     final = identity if identity is not None else problem
     scorer = DayScorer(problem)
     phase = ["time-varying search: stationary start"]
@@ -348,7 +353,7 @@ def solve_carry_over(
     id_curves = None if identity is None else _curves(identity)
     history: Corrections | None = None
     stale = 0
-    while rounds < FIXED_POINT_ROUNDS and not _out_of_time(deadline, stop, start, 0.25):
+    while rounds < FIXED_POINT_ROUNDS and not _out_of_time(deadline, stop, begun, 0.25):
         rounds += 1
         report(f"time-varying search, round {rounds}/{FIXED_POINT_ROUNDS}", best_score)
         latest = corrections(scorer, current_n)
@@ -358,7 +363,7 @@ def solve_carry_over(
         ident = None
         if identity is not None and id_curves is not None:
             ident = replace(identity, tables=tables_of(identity.scenario, id_curves, fix))
-        left = deadline - time.monotonic()
+        left = deadline - clock.now()
         res = solve(p, ident, left * 0.5)
         if res.status == SolveStatus.INFEASIBLE:
             break
@@ -404,7 +409,7 @@ def solve_carry_over(
 
 def _out_of_time(deadline: float, stop: threading.Event | None, start: float, share: float) -> bool:
     """True when stopped, or when less than ``share`` of the time used so far is left."""
-    now = time.monotonic()
+    now = clock.now()
     if stop is not None and stop.is_set():
         return True
     return deadline - now < share * (now - start)
@@ -466,9 +471,7 @@ def _local_search(
     taken = 0
     budget = scorer.work + SEARCH_WORK
     exhausted: Callable[[], bool] = lambda: (  # noqa: E731
-        scorer.work >= budget
-        or time.monotonic() >= deadline
-        or (stop is not None and stop.is_set())
+        scorer.work >= budget or clock.now() >= deadline or (stop is not None and stop.is_set())
     )
     improved = True
     while improved and not exhausted():

@@ -24,7 +24,6 @@ for level 1 there.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -32,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import interval_search
+from optistaff.solvers import clock, interval_search
 
 # θ's resolution: multipliers are m/K, m = 0..K
 K = 256
@@ -154,7 +153,7 @@ def improve(
     step = 1.0
     stale = 0
     rounds = 0
-    while time.monotonic() < deadline and not (stop is not None and stop()):
+    while clock.now() < deadline and not (stop is not None and stop()):
         if bound is not None and best.level1 <= bound:
             break  # proven: the best plan attains the bound
         norm = sum(float(x) * float(x) for x in g.values())
@@ -185,7 +184,7 @@ def improve(
             )
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            got = list(pool.map(one, range(T)))
+            got = list(pool.map(clock.carried(one), range(T)))
         # (a round cut short by the deadline still has valid plans and bounds)
         if any(lb is None for _, lb in got):
             break

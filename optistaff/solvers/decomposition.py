@@ -37,6 +37,7 @@ from optistaff.solvers import (
     ProgressCallback,
     SolverResult,
     SolveStatus,
+    clock,
     daily_lagrangian,
 )
 from optistaff.solvers.cpsat import (
@@ -74,7 +75,8 @@ class _Solve:
     identity: AllocationProblem | None
     scales: Scales
     runner: Runner
-    start: float
+    start: float  # time.monotonic() when it began (progress, stats)
+    begun: float  # the solvers' clock (optistaff.solvers.clock) when it began
     deadline: float
     time_limit_s: float
     mip_gap: float
@@ -122,6 +124,7 @@ def solve_allocation(
     an optimal plan does not depend on the thread count.
     """
     start = time.monotonic()
+    begun = clock.now()
     final = identity if identity is not None else problem
     run = _Solve(
         problem,
@@ -129,7 +132,8 @@ def solve_allocation(
         choose_scales(final),
         Runner(threads, seed, stop),
         start,
-        start + time_limit_s,
+        begun,
+        begun + time_limit_s,
         time_limit_s,
         mip_gap,
         threads,
@@ -149,7 +153,7 @@ def solve_allocation(
     # one CP-SAT worker (deterministic whatever the thread count)
     # when a horizon model follows, step 1 (and the best-value bounds) leave it most of
     # the time: one hard interval must not use it all
-    step1 = start + STEP1_SHARE * time_limit_s if coupled else run.deadline
+    step1 = begun + STEP1_SHARE * time_limit_s if coupled else run.deadline
     per = solve_intervals(problem, run.scales, threads, seed, stop, step1, mip_gap, progress, start)
     counts: Counts = {}
     called: dict[int, int] = {}
@@ -189,7 +193,7 @@ def solve_allocation(
     if (
         identity is not None
         and (run.has_daily or run.has_optional)
-        and run.deadline - time.monotonic() >= horizon_time_s(problem)
+        and run.deadline - clock.now() >= horizon_time_s(problem)
     ):
         say("the whole horizon, agents pooled")
         pooled = solve_pooled_horizon(
@@ -221,7 +225,7 @@ def _price_daily_minimums(
     better plan to start from (returned), and a floor for level 1 (into ``cuts``, and
     lifting the shortfall bound of ``per``'s plan)."""
     problem, scales, stop = run.problem, run.scales, run.stop
-    lag_until = min(run.deadline, time.monotonic() + LAGRANGIAN_SHARE * run.time_limit_s)
+    lag_until = min(run.deadline, clock.now() + LAGRANGIAN_SHARE * run.time_limit_s)
     known = [r.short_bound for r in per] if all(r.searched for r in per) else None
     lag = daily_lagrangian.improve(
         problem,
@@ -266,7 +270,7 @@ def _cuts_from_intervals(
     if run.has_daily:
         # each interval's best value regardless of shortfall (a bound)
         value_only = Scales(0.0, run.scales.value)
-        bounds_until = max(step1, run.start + 2 * STEP1_SHARE * run.time_limit_s)
+        bounds_until = max(step1, run.begun + 2 * STEP1_SHARE * run.time_limit_s)
         max_value = solve_intervals(
             run.problem,
             value_only,
@@ -306,7 +310,7 @@ def _solve_horizon(
     hint_counts, hint_called = regroup(problem, final, counts, called)
     whole = BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
     hint_short: int | None = None
-    if run.deadline - time.monotonic() >= horizon_time_s(final):  # else it would overrun
+    if run.deadline - clock.now() >= horizon_time_s(final):  # else it would overrun
         b = build_model(final, range(problem.n_intervals), scales)
         add_cuts(b, cuts, scales)
         for g in required or ():
@@ -396,7 +400,7 @@ def solve_pooled_horizon(
     for g in required or ():
         call_in_all(b, problem, problem, g)
     hint_solution(b, problem, counts, called, scales)
-    half = time.monotonic() + 0.5 * max(0.0, deadline - time.monotonic())
+    half = clock.now() + 0.5 * max(0.0, deadline - clock.now())
     policy = problem.scenario.policy
     level1_known = policy.shortfall_price is None and not problem.daily
     return solve_lexicographic(

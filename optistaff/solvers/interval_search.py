@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import heapq
 import math
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from optistaff.formulation import AllocationProblem
+from optistaff.solvers import clock
 
 # Largest |unit cost| handed to the min-cost flow: its cost scaling multiplies costs by
 # the node count, and the total cost must stay inside int64.
@@ -240,6 +240,7 @@ class _Tree:
         supplies = np.concatenate([[-(total - int(demand.sum()))], data.caps, -demand])
         flow.set_nodes_supplies(np.arange(1 + G + C), supplies)
         status = flow.solve()
+        clock.charge(clock.ARC_WORK * tails.size)
         if status == flow.INFEASIBLE:
             return None
         if status != flow.OPTIMAL:  # e.g. costs out of its range: no trustworthy answer
@@ -438,7 +439,7 @@ def _maximise(
             break
         _, _, lo, hi, node = heapq.heappop(heap)
         nodes += 1
-        if nodes > node_limit or time.monotonic() > deadline:
+        if nodes > node_limit or clock.now() > deadline:
             heapq.heappush(heap, (-node.bound_num, -1, lo, hi, node))
             stopped = True
             break
@@ -610,7 +611,7 @@ def lexicographic(
             return None
         if not first.proven:
             # stopped: its plan with the bounds that hold for any plan
-            late = time.monotonic() > deadline
+            late = clock.now() > deadline
             any_value = _relaxation_bound(data, data.value)
             return plan(first, -first.bound_floor(), any_value, optimal=False, gave_up=not late)
         nodes = first.nodes
@@ -639,7 +640,7 @@ def lexicographic(
     value_bound = second.bound_floor() + mu * short_obj
     if not second.proven:
         value_bound = min(value_bound, _relaxation_bound(data, data.value))
-        late = time.monotonic() > deadline
+        late = clock.now() > deadline
         return plan(second, short_bound, value_bound, optimal=False, gave_up=not late)
     return plan(second, short_bound, value_bound, optimal=True, gave_up=False)
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import SolverResult, SolveStatus
+from optistaff.solvers import SolverResult, SolveStatus, clock
 from optistaff.solvers.cpsat import (
     Runner,
     build_model,
@@ -43,7 +42,7 @@ def required_optional(
     call them all in (``models/05-optional-and-switches.md``)."""
     required: set[int] = set()
     for group in p.groups:
-        if time.monotonic() >= deadline:
+        if clock.now() >= deadline:
             break  # only what is proven counts
         if not group.optional or group.called_in_by_pin:
             continue
@@ -53,7 +52,7 @@ def required_optional(
             b = build_model(p, [t], scales, all_in=True)
             if not cap_members(b, group.index, t, group.size - 1):
                 continue
-            least = least_shortfall(b, scales, runner, deadline - time.monotonic())
+            least = least_shortfall(b, scales, runner, deadline - clock.now())
             if least is not None and least > per[t].short_obj + 0.5:
                 required.add(group.index)
                 break
@@ -99,7 +98,7 @@ def enumerate_optional(
             return per[t]
         key = (t, local)
         if key not in cache:
-            if time.monotonic() >= deadline:
+            if clock.now() >= deadline:
                 raise OutOfTime
             b = build_model(p, [t], scales, all_in=True)
             for g in undecided:

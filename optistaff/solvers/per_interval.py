@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import Progress, ProgressCallback, SolveStatus, interval_search
+from optistaff.solvers import Progress, ProgressCallback, SolveStatus, clock, interval_search
 from optistaff.solvers.cpsat import INTERVAL_TUNING, Runner, build_model, solve_lexicographic
 from optistaff.solvers.results import BlockResult, Counts, status_of
 from optistaff.solvers.scaling import Scales, interval_constants
@@ -63,7 +63,7 @@ def solve_intervals(
     done = [0]
 
     def out_of_time() -> bool:
-        return time.monotonic() >= deadline or halt.is_set() or (stop is not None and stop.is_set())
+        return clock.now() >= deadline or halt.is_set() or (stop is not None and stop.is_set())
 
     def search(t: int) -> BlockResult | None:
         if out_of_time():
@@ -72,9 +72,9 @@ def solve_intervals(
         return None if found is None else with_trivial_bounds(problem, t, found)
 
     def one(t: int, share: bool) -> BlockResult:
-        if time.monotonic() >= deadline or halt.is_set():  # out of time: pins only
+        if clock.now() >= deadline or halt.is_set():  # out of time: pins only
             return with_trivial_bounds(problem, t, pins_only(problem, t))
-        now = time.monotonic()
+        now = clock.now()
         until = deadline
         if share:
             with lock:
@@ -115,7 +115,7 @@ def solve_intervals(
     def run_all(ts: Sequence[int], task: Callable[[int], Any], report: bool) -> list[Any]:
         out: list[Any] = []
         with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="interval") as pool:
-            futures = [pool.submit(task, t) for t in ts]
+            futures = [pool.submit(clock.carried(task), t) for t in ts]
             try:
                 for future in futures:
                     if progress is not None and report:
@@ -140,7 +140,7 @@ def solve_intervals(
     per = [res for res in found if res is not None]
     assert len(per) == T
     again = [t for t, r in enumerate(per) if r.status == SolveStatus.FEASIBLE]
-    if again and time.monotonic() < deadline:
+    if again and clock.now() < deadline:
         for t, res in zip(again, run_all(again, lambda t: one(t, False), False), strict=True):
             if res.status == SolveStatus.OPTIMAL or better_plan(res, per[t]):
                 per[t] = res

@@ -22,7 +22,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import Progress, ProgressCallback, SolveStatus, interval_search
+from optistaff.solvers import Progress, ProgressCallback, SolveStatus, clock, interval_search
 from optistaff.solvers.cpsat.families import (
     CpsatModel,
     extract_plan,
@@ -118,7 +118,10 @@ class Runner:
         params = solver.parameters
         params.num_workers = self.threads
         params.random_seed = self.seed
-        params.max_time_in_seconds = max(time_limit_s, 0.01)
+        if clock.counts_work():  # a work limit (optistaff.solvers.clock)
+            params.max_deterministic_time = clock.cpsat_deterministic_limit(time_limit_s)
+        else:
+            params.max_time_in_seconds = max(time_limit_s, 0.01)
         params.relative_gap_limit = rel_gap
         params.absolute_gap_limit = abs_gap
         params.catch_sigint_signal = False
@@ -140,6 +143,7 @@ class Runner:
             solver.stop_search()
             worker.join()
             raise
+        clock.charge_cpsat(solver.deterministic_time)
         status = outcome.get("status", cp_model.UNKNOWN)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return solver, StageResult(status, solver.objective_value, solver.best_objective_bound)
@@ -212,7 +216,7 @@ def _solve_priced(job: _Job) -> BlockResult:
     b.model.maximize(value - shortfall if has_shortfall else value)
     offset = value_const - (price * short_const if has_shortfall else 0.0)
     cb = ProgressRelay("value", scales.value, 1.0, offset, start, progress)
-    solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
+    solver, res = runner.run(b.model, deadline - clock.now(), mip_gap, abs_gap2, cb)
     if res.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return fallback_result(b, res.status)
     counts, called = extract_plan(b, solver)
@@ -270,7 +274,7 @@ def _solve_level1(
     else:
         b.model.minimize(shortfall)
         cb = ProgressRelay("shortfall", scales.shortfall, 1.0, short_const, start, progress)
-        level1_s = level1_share * (deadline - time.monotonic())
+        level1_s = level1_share * (deadline - clock.now())
         solver, res1 = runner.run(b.model, level1_s, 1e-9, 0.5e-7 * scales.shortfall, cb)
         if res1.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return fallback_result(b, res1.status)
@@ -338,7 +342,7 @@ def _solve_level2(job: _Job, level1: _Level1) -> BlockResult:
     if kept is not None and kept.proven:
         # the best plan keeping every cell's shortfall is level 2's optimum when no plan
         # outside its box has shortfall ≤ level 1's (models/10-interval-search.md)
-        probe_s = 0.5 * (deadline - time.monotonic())
+        probe_s = 0.5 * (deadline - clock.now())
         if nothing_outside(b, kept.floors, runner, probe_s):
             bound = kept.bound if ceiling is None else min(kept.bound, ceiling)
             assert first is not None
@@ -350,7 +354,7 @@ def _solve_level2(job: _Job, level1: _Level1) -> BlockResult:
             return result
     b.model.maximize(value)
     cb = ProgressRelay("value", scales.value, 1.0, value_const, start, progress)
-    solver, res = runner.run(b.model, deadline - time.monotonic(), mip_gap, abs_gap2, cb)
+    solver, res = runner.run(b.model, deadline - clock.now(), mip_gap, abs_gap2, cb)
     if res.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if first is not None:
             return first  # level 2 found nothing in time: level 1's plan stands
