@@ -158,7 +158,7 @@ def evaluate(
                     if queue.max_occupancy is not None
                     else 0.0
                 )
-                worth = answered if scenario.policy.objective == "within_target" else served
+                worth = served if scenario.policy.objective == "served" else answered
                 value = queue.value * worth
                 req: int | None = int(required[t]) if has_standard else None
             else:

@@ -101,6 +101,7 @@ def solve(
     from optistaff.loading import load_scenario
     from optistaff.solvers.carry_over import solve_carry_over
     from optistaff.solvers.decomposition import solve_allocation
+    from optistaff.solvers.leximin import solve_leximin
 
     clock_start = time.monotonic()
     started = clock_start if started is None else started
@@ -118,6 +119,14 @@ def solve(
     if work_limit is not None:
         policy = replace(policy, threads=1)  # (work is deterministic on one thread)
     scenario = replace(scenario, policy=policy)
+    if policy.objective == "equity" and policy.queue_model == "time_varying":
+        # the equity optimiser is stationary: its plan, then the day as it will run
+        # (feasible, optimised_for: stationary; models/16-equity.md)
+        stationary = replace(scenario, policy=replace(policy, queue_model="stationary"))
+        chosen = solve(
+            stationary, progress=progress, stop=stop, started=started, work_limit=work_limit
+        )
+        return evaluate_plan(replace(chosen, scenario=scenario), "time_varying")
 
     problem = build_problem(scenario, pooled=True)
     if policy.queue_model == "time_varying":
@@ -133,6 +142,8 @@ def solve(
     finishing = finishing_estimate_s(problem)
     varying = policy.queue_model == "time_varying"
     strategy = solve_carry_over if varying else solve_allocation
+    if policy.objective == "equity":
+        strategy = solve_leximin
     limit = max(policy.time_limit_s - (built - started) - finishing, 0.01)
     with contextlib.ExitStack() as counted:
         work = None
@@ -200,6 +211,12 @@ def solve(
             "total_s": round(time.monotonic() - clock_start, 3),
         },
     }
+    if policy.objective == "equity":
+        bound_sl = result.stats.get("lowest_bound")
+        summary["solver"]["equity"] = {
+            "levels": int(result.stats.get("leximin_levels", 0)),
+            "lowest_bound": None if bound_sl is None else float(bound_sl),
+        }
     if work is not None and work_limit is not None:
         summary["solver"]["work_limit"] = float(work_limit)
         summary["solver"]["work"] = round(work.spent, 6)

@@ -73,12 +73,21 @@ class Proof(TypedDict):
     shortfall_bound: float | None
 
 
+class EquityProof(TypedDict):
+    """``summary["solver"]["equity"]`` (``objective: equity``): the leximin levels
+    fixed, and a proven upper bound on the lowest queue service level of any plan that
+    keeps level 1 (None: level 1 not proven, or no level solved)."""
+
+    levels: int
+    lowest_bound: float | None
+
+
 class SolverSettings(TypedDict):
     """``summary["solver"]``: the backend and the policy it ran with."""
 
     backend: str
     decomposition: str
-    objective: ObjectiveName  # "within_target" or "served"
+    objective: ObjectiveName  # "within_target", "served" or "equity"
     time_limit_s: float
     mip_gap: float
     threads: int
@@ -93,6 +102,8 @@ class SolverSettings(TypedDict):
     #: machine and at any load
     work_limit: NotRequired[float]
     work: NotRequired[float]
+    #: ``objective: equity`` only
+    equity: NotRequired[EquityProof]
 
 
 class Objective(TypedDict):

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-Objective = Literal["within_target", "served"]
+#: ``equity``: leximin over the queues' service levels (models/00-contract.md, Objective)
+Objective = Literal["within_target", "served", "equity"]
 #: The queue model of a plan's figures (``models/00-contract.md``, "Queue models").
 QueueModelName = Literal["stationary", "time_varying"]
 

@@ -22,7 +22,7 @@ value − cost − switching − price·S.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -313,9 +313,10 @@ def optimal_choices(best: Optimum, by_choice: Mapping[str | None, Optimum]) -> s
     return {c for c, opt in by_choice.items() if not best.beats(opt)}
 
 
-def naive_optimum(scenario: Scenario, max_decisions: int = 50_000) -> tuple[float, float]:
-    """(S*, total*) by plain enumeration of every decision, evaluated one by one with
-    ``checker.evaluate``: slow, but with no cleverness to get wrong (it checks ``optimum``)."""
+def decisions(scenario: Scenario, max_decisions: int = 50_000) -> Iterator[Evaluation]:
+    """Every decision of ``scenario`` (each optional agent in or out, every worked
+    agent-interval on a skill or unassigned, pins fixed), evaluated one by one with
+    ``checker.evaluate``; TooBig past ``max_decisions``."""
     tables = Tables(scenario)
     pins = {(p.agent, t): p.queue for p in scenario.pins for t in range(p.start, p.end)}
     pinned = {p.agent for p in scenario.pins}
@@ -326,7 +327,7 @@ def naive_optimum(scenario: Scenario, max_decisions: int = 50_000) -> tuple[floa
         for t in range(scenario.horizon.intervals)
         if a.available[t]
     ]
-    results: list[tuple[float, float]] = []
+    seen = 0
     for k in range(len(optional) + 1):
         for subset in itertools.combinations(optional, k):
             if not pinned.intersection(optional) <= set(subset):
@@ -338,11 +339,17 @@ def naive_optimum(scenario: Scenario, max_decisions: int = 50_000) -> tuple[floa
                 if not scenario.agent(aid).optional or aid in called
             ]
             for choice in itertools.product(*(opts for _, _, opts in keys)):
-                if len(results) >= max_decisions:
+                seen += 1
+                if seen > max_decisions:
                     raise TooBig(f"more than {max_decisions} decisions")
                 decision = {(aid, t): q for (aid, t, _), q in zip(keys, choice, strict=True)}
-                ev = evaluate(scenario, decision, called, tables)
-                results.append((ev.weighted_shortfall, ev.total))
+                yield evaluate(scenario, decision, called, tables)
+
+
+def naive_optimum(scenario: Scenario, max_decisions: int = 50_000) -> tuple[float, float]:
+    """(S*, total*) by plain enumeration of every decision (:func:`decisions`): slow,
+    but with no cleverness to get wrong (it checks ``optimum``)."""
+    results = [(ev.weighted_shortfall, ev.total) for ev in decisions(scenario, max_decisions)]
     s_star = min(s for s, _ in results)
     if scenario.policy.shortfall_price is not None:
         return s_star, max(t for _, t in results)

@@ -261,7 +261,7 @@ def interval_row(scenario: Scenario, tables: Tables, qi: int, t: int, n: int) ->
     row["occupancy"] = kpi.occupancy
     row["answered_within_target"] = answered
     row["served"] = served
-    row["value"] = q.value * (answered if scenario.policy.objective == "within_target" else served)
+    row["value"] = q.value * (served if scenario.policy.objective == "served" else answered)
     s, r, o = q.min_service_level, q.max_abandon_rate, q.max_occupancy
     row["shortfall_sl_calls"] = 0.0 if s is None else max(0.0, s * lam - lam * sl)
     row["shortfall_abandon_calls"] = 0.0 if r is None else max(0.0, lam * ab - r * lam)
@@ -341,7 +341,7 @@ def _tv_rows(scenario: Scenario, qi: int, agents: list[int]) -> list[dict[str, A
         row["occupancy"] = float(ref.busy_s[t]) / (n * interval_s) if n > 0 else None
         row["answered_within_target"] = within if lam > 0 else 0.0
         row["served"] = answered if lam > 0 else 0.0
-        worth = within if scenario.policy.objective == "within_target" else answered
+        worth = answered if scenario.policy.objective == "served" else within
         row["value"] = q.value * worth if lam > 0 else 0.0
         s, r, o = q.min_service_level, q.max_abandon_rate, q.max_occupancy
         row["shortfall_sl_calls"] = 0.0 if s is None or lam == 0 else max(0.0, s * lam - within)
@@ -378,7 +378,7 @@ def tv_rows_from_file(
         within = lam * sl if lam > 0 and sl is not None else 0.0
         abandoned = lam * ab if lam > 0 and ab is not None else 0.0
         answered = lam - abandoned - (left or 0.0) if lam > 0 else 0.0
-        worth = within if scenario.policy.objective == "within_target" else answered
+        worth = answered if scenario.policy.objective == "served" else within
         s_, r_, o_ = q.min_service_level, q.max_abandon_rate, q.max_occupancy
         rows.append(
             {

@@ -159,6 +159,14 @@ def resolve_draft(
                     "'served' needs patience_s on every queue (Erlang A); "
                     f"missing on: {', '.join(lacking)}",
                 )
+        if p.objective == "equity" and p.shortfall_price is not None:
+            assert draft.policy_at is not None
+            ctx.error(
+                draft.policy_at.at("shortfall_price"),
+                "'objective: equity' keeps the minimum standards first and cannot trade "
+                "them against anything: remove shortfall_price (or use objective "
+                "within_target to price the shortfall against value)",
+            )
 
     initial_state = _resolve_initial_state(draft, horizon, queue_ids, queues_known, ctx)
 

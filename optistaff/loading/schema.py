@@ -121,7 +121,7 @@ class PolicyModel(_Strict):
     """The ``policy`` section; a key left out keeps :class:`~optistaff.scenario.Policy`'s
     default."""
 
-    objective: Literal["within_target", "served"] = _DEFAULT_POLICY.objective
+    objective: Literal["within_target", "served", "equity"] = _DEFAULT_POLICY.objective
     switch_penalty: Worth = _DEFAULT_POLICY.switch_penalty
     shortfall_price: Worth | None = _DEFAULT_POLICY.shortfall_price
     time_limit_s: Positive = _DEFAULT_POLICY.time_limit_s

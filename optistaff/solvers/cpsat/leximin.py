@@ -1,0 +1,189 @@
+"""The CP-SAT side of the equity objective (``policy.objective: equity``,
+``models/16-equity.md``): one horizon model whose queues' service levels are linear in
+the one-hot staffing literals, and the solves the leximin strategy
+(:mod:`optistaff.solvers.leximin`) asks of it.
+
+Service level of queue q over the horizon, with C_q = Σ_t λ(q,t) > 0:
+
+    SL_q = Σ_t Σ_k a(q,t,k)·u[q,t,k] / C_q        a(q,t,k) = λ(q,t)·SL(q,t,k)
+
+scaled by ``RESOLUTION`` R and rounded per coefficient: sl_q = Σ round(R·a/C_q)·u.
+The rounding moves SL_q by at most ``rounding(q)`` = (cells of q)/(2R); every level
+the strategy proves carries that error into its tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from optistaff.formulation import AllocationProblem
+from optistaff.solvers.cpsat.families import (
+    CpsatModel,
+    build_model,
+    extract_plan,
+    hint_solution,
+    linear_sum,
+    shortfall_expr,
+)
+from optistaff.solvers.cpsat.runner import Runner
+from optistaff.solvers.results import Counts
+from optistaff.solvers.scaling import Scales
+
+#: Service levels are scaled by R = 1e10 in the model (rounding ≤ cells/(2R) per queue:
+#: 2.8e-9 for 56 intervals, under the 1e-9-relative tolerance's absolute floor below).
+RESOLUTION = 10**10
+
+
+@dataclass(frozen=True)
+class Solved:
+    """One solve's outcome: ``proven`` (within its tolerance), the objective and its
+    bound in model units and every queue's sl in the plan found (None, None, {}: no
+    plan found in time)."""
+
+    proven: bool
+    value: int | None
+    bound: int | None
+    sl: dict[int, int]
+
+
+class LeximinModel:
+    """The horizon model of ``problem`` (scaled by ``scales``), the service-level
+    expressions, and the plan found so far as the hint of every solve (at first
+    ``counts``, ``called``: ``start_shortfall`` is its scaled level 1)."""
+
+    def __init__(
+        self,
+        problem: AllocationProblem,
+        scales: Scales,
+        counts: Counts,
+        called: dict[int, int],
+        runner: Runner,
+    ) -> None:
+        self.problem, self.runner, self.scales = problem, runner, scales
+        b = build_model(problem, range(problem.n_intervals), scales)
+        hint_solution(b, problem, counts, called, scales)
+        assert b.hint_objectives is not None
+        self.start_shortfall = b.hint_objectives[0]
+        self.b: CpsatModel = b
+        self.model = b.model
+        self.sl: dict[int, Any] = {}
+        self.constant: dict[int, int] = {}
+        self.cells: dict[int, int] = {}
+        calls = {q: math.fsum(problem.scenario.queues[q].forecast) for q in range(problem.n_queues)}
+        terms: dict[int, list[Any]] = {}
+        for tab in b.cells:
+            q = tab.cell.queue
+            if calls[q] <= 0:
+                continue
+            ints = np.rint(tab.cell.answered * (RESOLUTION / calls[q])).astype(np.int64)
+            self.cells[q] = self.cells.get(q, 0) + 1
+            self.constant[q] = self.constant.get(q, 0) + int(ints[0])
+            if tab.literals:
+                terms.setdefault(q, []).extend(
+                    int(c - ints[0]) * lit
+                    for c, lit in zip(ints, tab.literals, strict=True)
+                    if c != ints[0]
+                )
+        self.queues = sorted(self.cells)
+        for q in self.queues:
+            self.sl[q] = linear_sum(terms.get(q, [])) + self.constant[q]
+        self.best: tuple[Counts, dict[int, int]] = (dict(counts), dict(called))
+        self._levels = 0
+
+    # -- what the strategy asks -----------------------------------------------------
+
+    def shortfall_constant(self) -> float:
+        """The weighted shortfall the scaled expression leaves out (objective units)."""
+        return shortfall_expr(self.b, self.scales.shortfall)[1] if self.scales.shortfall else 0.0
+
+    def hold_shortfall(self, cap: int) -> None:
+        """Level 1 held: the scaled weighted shortfall ≤ ``cap`` from now on."""
+        if self.scales.shortfall > 0:
+            self.model.add(shortfall_expr(self.b, self.scales.shortfall)[0] <= cap)
+
+    def rounding(self, q: int) -> float:
+        """The most the model's SL of queue q can differ from the true one."""
+        return self.cells.get(q, 0) / (2 * RESOLUTION)
+
+    def max_lowest(self, free: Iterable[int], time_limit_s: float, tol: int) -> Solved:
+        """max z with sl_q ≥ z for q in ``free`` (the lowest of them, raised), within
+        ``tol`` (model units); the plan's every sl in ``Solved.sl``."""
+        self._levels += 1
+        z = self.model.new_int_var(0, 2 * RESOLUTION, f"lowest_{self._levels}")
+        for q in free:
+            self.model.add(self.sl[q] >= z)
+        self.model.maximize(z)
+        return self._run(time_limit_s, tol, True)
+
+    def max_queue(self, q: int, time_limit_s: float, tol: int) -> Solved:
+        """max sl_q under the levels held so far, within ``tol``."""
+        self.model.maximize(self.sl[q])
+        return self._run(time_limit_s, tol, True)
+
+    def hold(self, queues: Iterable[int], level: int) -> None:
+        """sl_q ≥ ``level`` for every q of ``queues`` from now on."""
+        for q in queues:
+            self.model.add(self.sl[q] >= level)
+
+    def min_cost(self, time_limit_s: float) -> Solved | None:
+        """Level 3: least cost of the called-in agents plus switching (scaled by
+        ``scales.value``); None when nothing costs anything."""
+        p, b, scales = self.problem, self.b, self.scales
+        terms: list[Any] = []
+        for g, zg in b.z.items():
+            c = round(scales.value * p.groups[g].cost_if_called)
+            if c and not isinstance(zg, int):
+                terms.append(c * zg)
+        penalty = round(scales.value * p.scenario.policy.switch_penalty)
+        if penalty:
+            terms.extend(penalty * s for s in b.switches.values())
+        if not terms:
+            return None
+        self.model.minimize(linear_sum(terms))
+        return self._run(time_limit_s, 0, False)
+
+    def sl_of(self, counts: Counts) -> dict[int, int]:
+        """The model's (scaled, rounded) sl of every queue for ``counts``."""
+        n: dict[tuple[int, int], int] = {}
+        for (_g, q, t), k in counts.items():
+            n[(q, t)] = n.get((q, t), 0) + k
+        out = dict(self.constant)
+        for tab in self.b.cells:
+            q = tab.cell.queue
+            if q not in out:
+                continue
+            calls = math.fsum(self.problem.scenario.queues[q].forecast)
+            ints = np.rint(tab.cell.answered * (RESOLUTION / calls)).astype(np.int64)
+            k = n.get((q, tab.cell.interval), 0)
+            out[q] += int(ints[k] - ints[0])
+        return out
+
+    # -- one solve ------------------------------------------------------------------
+
+    def _run(self, time_limit_s: float, tol: int, maximise: bool) -> Solved:
+        """Solve the model as it stands; a plan found becomes the next solves' hint."""
+        solver, res = self.runner.run(self.model, time_limit_s, 0.0, float(tol), None)
+        if res.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return Solved(False, None, None, {})
+        self.best = extract_plan(self.b, solver)
+        sl = {q: int(solver.value(self.sl[q])) for q in self.queues}
+        self._hint(solver)
+        value = round(res.objective)
+        bound = math.floor(res.bound + 1e-6) if maximise else math.ceil(res.bound - 1e-6)
+        proven = res.status == cp_model.OPTIMAL or abs(bound - value) <= tol
+        return Solved(proven, value, bound, sl)
+
+    def _hint(self, solver: cp_model.CpSolver) -> None:
+        """Every variable of the model hinted at ``solver``'s solution (the next solve
+        starts from the plan found so far)."""
+        model = self.model
+        model.clear_hints()
+        for i in range(len(model.proto.variables)):
+            var = model.get_int_var_from_proto_index(i)
+            model.add_hint(var, solver.value(var))

@@ -1,0 +1,197 @@
+"""The equity strategy (``policy.objective: equity``, ``models/16-equity.md``):
+leximin over the queues' horizon service levels, after level 1 and before cost.
+
+1. **Level 1 and a first plan**: the value objective's solve
+   (:func:`~optistaff.solvers.decomposition.solve_allocation`), whose level 1 is the
+   same weighted shortfall. Its S is held from then on (S ≤ S* + tolerance when
+   proven, else S ≤ S of its plan), and its plan is the first hint.
+2. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
+   raise the lowest service level of the queues not yet fixed (max z, SL_q ≥ z), hold
+   every one of them at z from then on, find the bottlenecks (a queue is one when its
+   SL cannot exceed z + tolerance with the others held: one solve max SL_q each,
+   skipped for queues some plan already showed above it), fix them, repeat with the
+   rest. Every solve starts from the plan of the one before.
+3. **Level 3**: least cost of the called-in agents plus switching, every level held.
+
+The plan is ``optimal`` only when level 1, every level, every bottleneck test and
+level 3 are proven within the tolerances; otherwise ``feasible``, with a bound on the
+lowest service level when level 1 is proven. It is never worse, by the leximin order of
+the model's service levels, than the value plan of step 1 (that plan is kept if so).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from optistaff.formulation import AllocationProblem
+from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
+from optistaff.solvers.cpsat import Runner
+from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel
+from optistaff.solvers.decomposition import solve_allocation
+from optistaff.solvers.scaling import choose_scales
+
+#: Share of the time limit for step 1 (the value solve: level 1 and the first plan).
+FIRST_SHARE = 0.3
+#: Share of what is left kept for level 3 (least cost and switching).
+COST_SHARE = 0.15
+#: A level is proven when within max(REL_TOL·level, ABS_TOL) of its bound (SL units).
+REL_TOL = 1e-9
+ABS_TOL = 1e-8
+
+
+def level_tolerance(level: int, rounding: float) -> int:
+    """The tolerance of a leximin level in model units (``RESOLUTION`` per unit SL):
+    max(1e-9 relative, 1e-8 absolute, twice the rounding of the model's SLs)."""
+    return math.ceil(max(REL_TOL * level, (ABS_TOL + 2 * rounding) * RESOLUTION))
+
+
+def solve_leximin(
+    problem: AllocationProblem,
+    *,
+    identity: AllocationProblem | None = None,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> SolverResult:
+    """The leximin plan of the module docstring; counts refer to ``identity``'s groups
+    when given, else ``problem``'s."""
+    start = time.monotonic()
+    deadline = clock.now() + time_limit_s
+    final = identity if identity is not None else problem
+
+    def say(phase: str) -> None:
+        if progress is not None:
+            elapsed = time.monotonic() - start
+            progress(Progress("phase", math.nan, math.nan, elapsed, phase=phase))
+
+    first = solve_allocation(
+        problem,
+        identity=identity,
+        time_limit_s=FIRST_SHARE * time_limit_s,
+        mip_gap=mip_gap,
+        threads=threads,
+        seed=seed,
+        progress=progress,
+        stop=stop,
+    )
+    if first.status == SolveStatus.INFEASIBLE:
+        return first
+    say("equity: the lowest service level")
+    model = LeximinModel(
+        final, choose_scales(final), first.counts, first.called_in, Runner(threads, seed, stop)
+    )
+    level1_proven = _hold_level1(model, first)
+    start_sl = model.sl_of(first.counts)
+    worst_rounding = max((model.rounding(q) for q in model.queues), default=0.0)
+
+    free = list(model.queues)
+    levels: list[tuple[list[int], int]] = []
+    proven = level1_proven
+    lowest_bound: int | None = None
+    solves = 0
+    while free:
+        left = deadline - clock.now()
+        budget = left * (1 - COST_SHARE)
+        if budget <= 0.01 or (stop is not None and stop.is_set()):
+            proven = False
+            break
+        share = budget / (len(free) + 1)
+        got = model.max_lowest(free, share, level_tolerance(RESOLUTION, worst_rounding))
+        solves += 1
+        if got.value is None or got.bound is None:
+            proven = False
+            break
+        z = got.value
+        tol = level_tolerance(z, worst_rounding)
+        if not levels:
+            lowest_bound = got.bound
+        proven = proven and got.proven
+        model.hold(free, z - tol)
+        above = {q for q in free if got.sl.get(q, 0) > z + tol}
+        bottlenecks: list[int] = []
+        if len(free) - len(above) == 1 or len(free) == 1:
+            bottlenecks = [q for q in free if q not in above]
+        else:
+            for q in free:
+                if q in above:
+                    continue
+                left = deadline - clock.now()
+                test = model.max_queue(q, left * (1 - COST_SHARE) / (len(free) + 1), tol)
+                solves += 1
+                above |= {r for r in free if test.sl.get(r, 0) > z + tol}
+                if q in above:
+                    continue
+                if not (test.proven or (test.bound is not None and test.bound <= z + tol)):
+                    proven = False  # (not shown to be one: fixed as one, unproven)
+                bottlenecks.append(q)
+        if not bottlenecks:  # every queue shown above z: only by a solve that was not exact
+            proven = False
+            bottlenecks = [min(free, key=lambda q: got.sl.get(q, 0))]
+        levels.append((bottlenecks, z))
+        free = [q for q in free if q not in bottlenecks]
+        say(f"equity: {len(levels)} level(s) fixed, {len(free)} queue(s) left")
+
+    say("equity: least cost and switching")
+    cost = model.min_cost(max(deadline - clock.now(), 0.01))
+    if cost is not None:
+        solves += 1
+        proven = proven and cost.proven and cost.value is not None
+    counts, called = model.best
+    if _worse(model.sl_of(counts), start_sl, level_tolerance(RESOLUTION, worst_rounding)):
+        counts, called = dict(first.counts), dict(first.called_in)  # (a safeguard)
+        proven = False
+    stats: dict[str, float | int | str] = {
+        "wall_s": time.monotonic() - start,
+        "leximin_levels": len(levels),
+        "leximin_solves": solves,
+        "level1_proven": int(level1_proven),
+    }
+    if lowest_bound is not None and level1_proven:
+        # a bound on the lowest SL of every plan that holds level 1 (the rounding added)
+        stats["lowest_bound"] = lowest_bound / RESOLUTION + worst_rounding
+    return SolverResult(
+        status=SolveStatus.OPTIMAL if proven and not free else SolveStatus.FEASIBLE,
+        counts=counts,
+        called_in=called,
+        bound=None,
+        gap=None,
+        shortfall_bound=first.shortfall_bound,
+        backend=first.backend,
+        decomposition=f"{first.decomposition}; leximin ({len(levels)} levels, {solves} solves)",
+        stats=stats,
+    )
+
+
+def _hold_level1(model: LeximinModel, first: SolverResult) -> bool:
+    """Hold level 1 in ``model`` (S ≤ S* + tolerance when proven, else S ≤ S of the
+    first plan); True when level 1 is proven."""
+    scale = model.scales.shortfall
+    proven = first.status == SolveStatus.OPTIMAL
+    if scale <= 0:
+        return proven
+    const = model.shortfall_constant()
+    short_int = model.start_shortfall
+    s_first = short_int / scale + const
+    lb = first.shortfall_bound
+    tol = max(1e-9 * abs(lb if lb is not None else s_first), 1e-7)
+    proven = proven or (lb is not None and s_first <= lb + tol)
+    cap = short_int
+    if proven:
+        allowed = (lb if lb is not None else s_first) + tol
+        cap = max(short_int, math.floor((allowed - const) * scale))
+    model.hold_shortfall(cap)
+    return proven
+
+
+def _worse(a: dict[int, int], b: dict[int, int], tol: int) -> bool:
+    """True when service levels ``a`` are worse than ``b`` by the leximin order (both
+    sorted ascending, the first difference beyond ``tol`` decides)."""
+    for x, y in zip(sorted(a.values()), sorted(b.values()), strict=True):
+        if abs(x - y) > tol:
+            return x < y
+    return False

@@ -1,0 +1,131 @@
+"""The equity objective (``policy.objective: equity``, models/00-contract.md and
+models/16-equity.md) against brute force: on random tiny scenarios the solver's plan
+has the least weighted shortfall, the leximin-best sorted vector of the queues' horizon
+service levels among those plans, and then the least cost plus switching.
+
+Independent truth: plain enumeration of every decision (``brute.decisions``), each
+evaluated by ``tests/checker.py``; the leximin order written here, separately from
+``optistaff/solvers/leximin.py``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import brute
+import checker
+import pytest
+import tiny
+from conftest import SolveChecked
+from hypothesis import HealthCheck, given, reject, settings
+
+from optistaff.scenario import Scenario
+
+#: Sorted service levels are compared to brute force within this (the contract's
+#: 1e-6 of brute-force comparisons; the solver's own level tolerance is 1e-8).
+SL_TOL = 1e-6
+
+
+def equity(sc: Scenario) -> Scenario:
+    return replace(
+        sc,
+        policy=replace(
+            sc.policy, objective="equity", shortfall_price=None, queue_model="stationary"
+        ),
+    )
+
+
+def sorted_levels(ev: checker.Evaluation) -> list[float]:
+    """The service levels of the queues with calls, ascending."""
+    return sorted(
+        float(q["service_level"]) for q in ev.queues.values() if q["service_level"] is not None
+    )
+
+
+def leximin_optimum(sc: Scenario, max_decisions: int) -> tuple[float, list[float], float]:
+    """(S*, the leximin-best sorted SLs among decisions with S ≤ S* + tolerance, the
+    least cost + switching among those whose SLs equal it within ``SL_TOL``)."""
+    rows = [
+        (ev.weighted_shortfall, sorted_levels(ev), ev.cost + ev.switching)
+        for ev in brute.decisions(sc, max_decisions)
+    ]
+    s_star = min(s for s, _, _ in rows)
+    kept = [r for r in rows if r[0] <= s_star + brute.shortfall_tolerance(s_star)]
+    best = max(levels for _, levels, _ in kept)  # lexicographic on ascending vectors
+    near = [
+        c
+        for _, levels, c in kept
+        if all(abs(a - b) <= SL_TOL for a, b in zip(levels, best, strict=True))
+    ]
+    return s_star, best, min(near)
+
+
+def _check(sc: Scenario, solve_checked: SolveChecked, max_decisions: int = 20_000) -> None:
+    try:
+        s_star, best, cost = leximin_optimum(sc, max_decisions)
+    except brute.TooBig:
+        reject()
+    plan, report = solve_checked(sc)
+    assert report.status == "optimal", report.summary
+    ev = checker.evaluate(sc, report.decision, report.called_in)
+    assert ev.weighted_shortfall <= s_star + brute.shortfall_tolerance(s_star) + 1e-9
+    got = sorted_levels(ev)
+    assert got == pytest.approx(best, abs=SL_TOL), (got, best)
+    assert ev.cost + ev.switching == pytest.approx(cost, abs=1e-6), (
+        ev.cost + ev.switching,
+        cost,
+    )
+    assert plan.summary["solver"]["objective"] == "equity"
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(scenario=tiny.tiny_scenarios(max_agents=3, max_intervals=3, allow_price=False))
+def test_equity_matches_brute_force_on_random_scenarios(
+    scenario: Scenario, solve_checked: SolveChecked
+) -> None:
+    _check(equity(scenario), solve_checked)
+
+
+def three_queues() -> Scenario:
+    """Level 1 leaves room: a minimum on one queue only, two flexible agents, the queues
+    of different sizes; the value plan starves the small queue, equity does not."""
+    h = tiny.horizon(2)
+    queues = [
+        tiny.queue(h, "big", forecast=[8, 10], value=3, aht_s=300, min_service_level=0.3),
+        tiny.queue(h, "mid", forecast=[6, 7], value=2, aht_s=360),
+        tiny.queue(h, "small", forecast=[3, 2], value=1, aht_s=240),
+    ]
+    agents = [
+        tiny.agent(h, "b", ["big"]),
+        tiny.agent(h, "x", ["big", "mid", "small"]),
+        tiny.agent(h, "y", ["mid", "small"]),
+        tiny.agent(h, "z", ["big", "small"]),
+    ]
+    return tiny.scenario("three-queues", h, queues, agents)
+
+
+def test_equity_lifts_the_lowest_queue_that_value_starves(solve_checked: SolveChecked) -> None:
+    sc = equity(three_queues())
+    _check(sc, solve_checked)
+    value_plan, _ = solve_checked(replace(sc, policy=replace(sc.policy, objective="within_target")))
+    equity_plan, _ = solve_checked(sc)
+    lowest = min(q["service_level"] for q in equity_plan.summary["queues"].values())
+    value_lowest = min(q["service_level"] for q in value_plan.summary["queues"].values())
+    assert lowest > value_lowest + 0.05  # (the feature changes the answer)
+    assert equity_plan.objective["value"] < value_plan.objective["value"]
+
+
+def test_the_leximin_order_here_can_fail() -> None:
+    """The brute force's order is not vacuous: the value plan of three_queues is not
+    the leximin optimum."""
+    sc = equity(three_queues())
+    _s, best, _c = leximin_optimum(sc, 20_000)
+    value = tiny.stationary(replace(sc, policy=replace(sc.policy, objective="within_target")))
+    import optistaff
+
+    plan = optistaff.solve(value)
+    got = sorted(q["service_level"] for q in plan.summary["queues"].values())
+    assert got != pytest.approx(best, abs=SL_TOL)
