@@ -45,6 +45,10 @@ OVERALL: tuple[Metric, ...] = (
     Metric("switches", "switches", -1, "count"),
     Metric("agent_hours", "agent-hours used", 0, "hours"),
     Metric("called_in", "agents called in", 0, "count"),
+    # the spread of the queues' horizon service levels (what an equity plan is about)
+    Metric("lowest_sl", "lowest queue SL", +1, "fraction"),
+    Metric("highest_sl", "highest queue SL", 0, "fraction"),
+    Metric("sl_spread", "SL spread (high − low)", -1, "fraction"),
 )
 PER_QUEUE: tuple[Metric, ...] = (
     Metric("service_level", "SL", +1, "fraction"),
@@ -175,6 +179,11 @@ def plan_figures(plan: Plan) -> dict[tuple[str, str], float]:
         (ALL_QUEUES, "agent_hours"): sum(q["agent_intervals"] for q in queues.values()) * hours,
         (ALL_QUEUES, "called_in"): float(len(plan.called_in)),
     }
+    levels = [float(q["service_level"]) for q in queues.values() if q["service_level"] is not None]
+    if levels:
+        figures[ALL_QUEUES, "lowest_sl"] = min(levels)
+        figures[ALL_QUEUES, "highest_sl"] = max(levels)
+        figures[ALL_QUEUES, "sl_spread"] = max(levels) - min(levels)
     for qid, totals in queues.items():
         for metric in PER_QUEUE:
             key = metric.key
@@ -273,6 +282,34 @@ def compare(
         sources=tuple(sources) if sources is not None else (),
         since=since,
     )
+
+
+def trade_off_lines(comparison: Comparison) -> list[str]:
+    """For each plan chosen by another objective than the first plan's (a value plan
+    against an equity plan): what the one costs in value and buys in equality."""
+    first = comparison.plans[0]
+    base = first.scenario.policy.objective
+    ref = comparison.labels[0]
+    figures = dict(zip(comparison.labels, map(plan_figures, comparison.plans), strict=True))
+
+    def delta(key: str, label: str) -> float:
+        return figures[label].get((ALL_QUEUES, key), math.nan) - figures[ref].get(
+            (ALL_QUEUES, key), math.nan
+        )
+
+    out = []
+    for label, plan in zip(comparison.labels[1:], comparison.plans[1:], strict=True):
+        objective = plan.scenario.policy.objective
+        if objective == base:
+            continue
+        dv, dl, ds = delta("value", label), delta("lowest_sl", label), delta("sl_spread", label)
+        old_value = figures[ref][ALL_QUEUES, "value"]
+        share = f" ({100 * dv / old_value:+.1f} %)" if old_value else ""
+        out.append(
+            f"{label} ({objective}) against {ref} ({base}): value "
+            f"{dv:+,.2f}{share}, lowest queue SL {100 * dl:+.1f} pts, spread {100 * ds:+.1f} pts"
+        )
+    return out
 
 
 def mixed_models_warning(comparison: Comparison) -> str | None:

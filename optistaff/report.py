@@ -26,7 +26,13 @@ from rich.text import Text
 from optistaff import __version__, plotting
 from optistaff.plan import Plan, write_file_atomically
 from optistaff.scenario import Horizon
-from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
+from optistaff.views import (
+    QUEUE_TABLE_LEGEND,
+    equity_lines,
+    objective_lines,
+    queue_table,
+    service_level_spread,
+)
 
 
 @dataclass(frozen=True)
@@ -310,6 +316,11 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
     if sc.description:
         parts.append(f"<p>{html.escape(sc.description.strip())}</p>")
     parts.append('<h2>Summary</h2><div class="kpis">')
+    spread = service_level_spread(plan) if sc.policy.objective == "equity" else None
+    if spread is not None:  # an equity plan leads with its spread of service levels
+        parts.append(_kpi(f"lowest SL ({', '.join(spread.bottom)})", f"{100 * spread.lowest:.1f}%"))
+        parts.append(_kpi(f"highest SL ({spread.top})", f"{100 * spread.highest:.1f}%"))
+        parts.append(_kpi("SL spread", f"{spread.points:.1f} pts"))
     hours = sum(q["agent_intervals"] for q in plan.summary["queues"].values()) * (
         h.interval_minutes / 60.0
     )
@@ -324,7 +335,7 @@ def render_report(plan: Plan, *, source: str | None = None, dpi: int = 100) -> s
         parts.append(_kpi(label, value))
     parts.append("</div>")
     lines = objective_lines(plan)  # [status, objective parts (shown above), called in]
-    shown = ([lines[0]] if plan.status != "optimal" else []) + lines[2:]
+    shown = equity_lines(plan)[1:] + ([lines[0]] if plan.status != "optimal" else []) + lines[2:]
     parts.append("".join(f'<p class="meta">{html.escape(line)}</p>' for line in shown))
     parts.append("<h2>Queues</h2>")
     parts.append(rich_table_html(queue_table(plan)))

@@ -7,6 +7,8 @@ turns them into HTML.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich import box
 from rich.table import Table
 
@@ -115,6 +117,62 @@ def not_proven_reason(plan: Plan) -> str:
     if bound is not None and gap is not None:
         return f"{limit} reached: bound {bound:,.4f}, gap {gap:.2e}"
     return f"{limit} reached: the best plan found; no bound proven, gap unknown"
+
+
+#: Queues within this of the lowest service level are "at the bottom" (one tenth of a
+#: point: what the tables show).
+BOTTOM_WITHIN = 1e-3
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The spread of a plan's horizon service levels over the queues with calls."""
+
+    lowest: float
+    highest: float
+    bottom: tuple[str, ...]  # the queues within BOTTOM_WITHIN of the lowest
+    top: str
+
+    @property
+    def points(self) -> float:
+        return 100 * (self.highest - self.lowest)
+
+
+def service_level_spread(plan: Plan) -> Spread | None:
+    """Lowest and highest horizon SL of ``plan``'s queues with calls (None: none)."""
+    levels = {
+        q: float(t["service_level"])
+        for q, t in plan.summary["queues"].items()
+        if t["service_level"] is not None
+    }
+    if not levels:
+        return None
+    lowest = min(levels.values())
+    bottom = tuple(q for q, v in levels.items() if v <= lowest + BOTTOM_WITHIN)
+    top = max(levels, key=lambda q: levels[q])
+    return Spread(lowest, levels[top], bottom, top)
+
+
+def equity_lines(plan: Plan) -> list[str]:
+    """For an ``objective: equity`` plan, what it leads with: the spread of service
+    levels, the queues at the bottom, and that value played no part."""
+    if plan.scenario.policy.objective != "equity":
+        return []
+    spread = service_level_spread(plan)
+    if spread is None:
+        return ["equity: no queue has calls"]
+    proof = plan.summary["solver"].get("equity")
+    best = None if proof is None else proof.get("lowest_bound")
+    bound = ""
+    if best is not None and plan.status != SolveStatus.OPTIMAL:
+        bound = f", no plan above {100 * best:.2f}%"
+    return [
+        f"equity: lowest SL {100 * spread.lowest:.2f}% ({', '.join(spread.bottom)}{bound}), "
+        f"highest {100 * spread.highest:.1f}% ({spread.top}), spread "
+        f"{spread.points:.1f} pts",
+        "equity objective: minimum standards first, then the lowest service levels "
+        "raised in turn, then least cost; the queues' value plays no part",
+    ]
 
 
 def objective_lines(plan: Plan) -> list[str]:

@@ -127,5 +127,9 @@ def test_the_leximin_order_here_can_fail() -> None:
     import optistaff
 
     plan = optistaff.solve(value)
-    got = sorted(q["service_level"] for q in plan.summary["queues"].values())
+    got = sorted(
+        q["service_level"]
+        for q in plan.summary["queues"].values()
+        if q["service_level"] is not None
+    )
     assert got != pytest.approx(best, abs=SL_TOL)

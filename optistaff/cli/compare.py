@@ -22,6 +22,7 @@ from optistaff.compare import (
     format_value,
     metric_for,
     mixed_models_warning,
+    trade_off_lines,
 )
 from optistaff.errors import UsageError
 from optistaff.plan_schema import queue_model_of
@@ -154,6 +155,8 @@ def command(
     )
     out = wide_console(table)
     out.print(table)
+    for line in trade_off_lines(comparison):
+        out.print(line, highlight=False)
     mixed = mixed_models_warning(comparison)
     if mixed is not None:
         Console(stderr=True).print(f"[yellow]warning:[/] {mixed}", highlight=False)

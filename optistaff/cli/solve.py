@@ -22,7 +22,7 @@ from optistaff.errors import SolveError
 from optistaff.loading import MAX_THREADS
 from optistaff.plan import Plan
 from optistaff.solvers import SolveStatus
-from optistaff.views import QUEUE_TABLE_LEGEND, objective_lines, queue_table
+from optistaff.views import QUEUE_TABLE_LEGEND, equity_lines, objective_lines, queue_table
 
 
 def output_console() -> Console:
@@ -120,6 +120,8 @@ def command(
         click.echo(json.dumps(summary, indent=2))
         return
     out = output_console()
+    for line in equity_lines(plan):
+        out.print(line)
     out.print(queue_table(plan, title=f"{loaded.name}: plan written to {written}"))
     out.print(QUEUE_TABLE_LEGEND, style="dim")
     for line in objective_lines(plan):

@@ -5,13 +5,20 @@ leximin over the queues' horizon service levels, after level 1 and before cost.
    (:func:`~optistaff.solvers.decomposition.solve_allocation`), whose level 1 is the
    same weighted shortfall. Its S is held from then on (S ≤ S* + tolerance when
    proven, else S ≤ S of its plan), and its plan is the first hint.
-2. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
+2. **The lowest level priced** (uncoupled days: no daily minimum, switch penalty or
+   optional agent, where level 1 splits per interval). With weights w on the queues,
+   max_n min_q SL_q ≤ L(w) = Σ_t max_{n_t} Σ_q (w_q / C_q)·a(q,t,n_qt), and each
+   interval's max is the per-interval value solve (level 1 held) with the queues
+   valued w_q / C_q per call answered within target. Multiplicative weights
+   w_q ∝ w_q·exp(−η·SL_q(n(w))) lower L; every n(w) is a plan, and the best of them
+   (by its lowest SL) starts step 3; min_w L(w) is a proven bound on the lowest level.
+3. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
    raise the lowest service level of the queues not yet fixed (max z, SL_q ≥ z), hold
    every one of them at z from then on, find the bottlenecks (a queue is one when its
    SL cannot exceed z + tolerance with the others held: one solve max SL_q each,
    skipped for queues some plan already showed above it), fix them, repeat with the
    rest. Every solve starts from the plan of the one before.
-3. **Level 3**: least cost of the called-in agents plus switching, every level held.
+4. **Level 3**: least cost of the called-in agents plus switching, every level held.
 
 The plan is ``optimal`` only when level 1, every level, every bottleneck test and
 level 3 are proven within the tolerances; otherwise ``feasible``, with a bound on the
@@ -24,18 +31,25 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import dataclass, replace
 
 from optistaff.formulation import AllocationProblem
 from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
 from optistaff.solvers.cpsat import Runner
 from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel
 from optistaff.solvers.decomposition import solve_allocation
+from optistaff.solvers.per_interval import solve_intervals
+from optistaff.solvers.results import Counts
 from optistaff.solvers.scaling import choose_scales
 
 #: Share of the time limit for step 1 (the value solve: level 1 and the first plan).
 FIRST_SHARE = 0.3
 #: Share of what is left kept for level 3 (least cost and switching).
 COST_SHARE = 0.15
+#: Rounds of the priced lowest level (step 2), its share of the time left, and its step.
+PRICED_ROUNDS = 40
+PRICED_SHARE = 0.4
+PRICED_STEP = 4.0
 #: A level is proven when within max(REL_TOL·level, ABS_TOL) of its bound (SL units).
 REL_TOL = 1e-9
 ABS_TOL = 1e-8
@@ -94,6 +108,13 @@ def solve_leximin(
     proven = level1_proven
     lowest_bound: int | None = None
     solves = 0
+    priced: Priced | None = None
+    if identity is None and not problem.couples_intervals and len(free) > 1:
+        say("equity: the lowest service level, priced per interval")
+        priced = price_lowest(problem, free, deadline, threads, seed, mip_gap, stop)
+        if priced is not None and not _worse(model.sl_of(priced.counts), start_sl, 0):
+            model.start_from(priced.counts, priced.called)
+            start_sl = model.sl_of(priced.counts)
     while free:
         left = deadline - clock.now()
         budget = left * (1 - COST_SHARE)
@@ -110,6 +131,10 @@ def solve_leximin(
         tol = level_tolerance(z, worst_rounding)
         if not levels:
             lowest_bound = got.bound
+            if priced is not None:
+                lowest_bound = min(lowest_bound, priced.bound)
+                if priced.bound <= z + tol:
+                    got = replace(got, proven=True)  # (the priced bound closes it)
         proven = proven and got.proven
         model.hold(free, z - tol)
         above = {q for q in free if got.sl.get(q, 0) > z + tol}
@@ -150,6 +175,7 @@ def solve_leximin(
         "leximin_levels": len(levels),
         "leximin_solves": solves,
         "level1_proven": int(level1_proven),
+        "priced_rounds": 0 if priced is None else priced.rounds,
     }
     if lowest_bound is not None and level1_proven:
         # a bound on the lowest SL of every plan that holds level 1 (the rounding added)
@@ -165,6 +191,87 @@ def solve_leximin(
         decomposition=f"{first.decomposition}; leximin ({len(levels)} levels, {solves} solves)",
         stats=stats,
     )
+
+
+@dataclass(frozen=True)
+class Priced:
+    """Step 2's outcome: the best plan's counts and calls, and the proven bound on the
+    lowest SL (model units) with the rounds it took."""
+
+    counts: Counts
+    called: dict[int, int]
+    bound: int
+    rounds: int
+
+
+def price_lowest(
+    problem: AllocationProblem,
+    queues: list[int],
+    deadline: float,
+    threads: int,
+    seed: int,
+    mip_gap: float,
+    stop: threading.Event | None,
+) -> Priced | None:
+    """Step 2 of the module docstring on an uncoupled ``problem``; None when no round
+    finished in its time."""
+    sc = problem.scenario
+    calls = {q: math.fsum(sc.queues[q].forecast) for q in queues}
+    total = math.fsum(calls.values())
+    until = clock.now() + PRICED_SHARE * max(0.0, deadline - clock.now())
+    w = dict.fromkeys(queues, 1.0 / len(queues))
+    best: tuple[float, Counts, dict[int, int]] | None = None
+    bound = math.inf
+    rounds = 0
+    while rounds < PRICED_ROUNDS and clock.now() < until:
+        if stop is not None and stop.is_set():
+            break
+        # the queues valued w_q / C_q per call answered within target (×total: values
+        # of about one per call, as the scales expect)
+        tables = {
+            k: replace(cell, value=cell.answered * (total * w.get(k[0], 0.0) / calls[k[0]]))
+            if k[0] in calls
+            else replace(cell, value=cell.answered * 0.0)
+            for k, cell in problem.tables.items()
+        }
+        priced = replace(problem, tables=tables)
+        scales = choose_scales(priced)
+        per = solve_intervals(
+            priced, scales, threads, seed, stop, until, mip_gap, None, time.monotonic()
+        )
+        if any(r.status != SolveStatus.OPTIMAL or r.bound is None for r in per):
+            break  # out of time: this round proves nothing
+        rounds += 1
+        bound = min(bound, math.fsum(r.bound for r in per if r.bound is not None) / total)
+        counts: Counts = {}
+        for r in per:
+            counts.update(r.counts)
+        sl = _levels_of(problem, counts, calls)
+        lowest = min(sl.values())
+        if best is None or lowest > best[0]:
+            best = (lowest, counts, {})
+        if bound - best[0] <= ABS_TOL:
+            break
+        w = {q: w[q] * math.exp(-PRICED_STEP * sl[q]) for q in queues}
+        norm = math.fsum(w.values())
+        w = {q: x / norm for q, x in w.items()}
+    if best is None:
+        return None
+    return Priced(best[1], best[2], math.ceil(bound * RESOLUTION), rounds)
+
+
+def _levels_of(
+    problem: AllocationProblem, counts: Counts, calls: dict[int, float]
+) -> dict[int, float]:
+    """Horizon SL of each queue of ``calls`` under group ``counts`` (the tables')."""
+    n: dict[tuple[int, int], int] = {}
+    for (_g, q, t), k in counts.items():
+        n[(q, t)] = n.get((q, t), 0) + k
+    answered = dict.fromkeys(calls, 0.0)
+    for (q, t), cell in problem.tables.items():
+        if q in answered:
+            answered[q] += float(cell.answered[n.get((q, t), 0)])
+    return {q: answered[q] / calls[q] for q in calls}
 
 
 def _hold_level1(model: LeximinModel, first: SolverResult) -> bool:

@@ -98,6 +98,11 @@ class LeximinModel:
 
     # -- what the strategy asks -----------------------------------------------------
 
+    def start_from(self, counts: Counts, called: dict[int, int]) -> None:
+        """Hint ``counts``, ``called`` (a better plan than the one hinted so far)."""
+        hint_solution(self.b, self.problem, counts, called, self.scales)
+        self.best = (dict(counts), dict(called))
+
     def shortfall_constant(self) -> float:
         """The weighted shortfall the scaled expression leaves out (objective units)."""
         return shortfall_expr(self.b, self.scales.shortfall)[1] if self.scales.shortfall else 0.0
