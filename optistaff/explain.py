@@ -440,6 +440,114 @@ def explain_interval(
     return IntervalExplanation(plan, t, staffing, minimums, frame, base)
 
 
+# -- equity: the bottleneck ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EquityExplanation:
+    """An ``objective: equity`` plan: ``bottleneck`` (the queues at its lowest service
+    level, ``lowest``), and ``one_more_agent``: one row per skill profile of the plan's
+    agents, best first, with columns ``skills``, ``agents_now``, ``lowest`` (the lowest
+    SL of the re-solve with one more agent of that profile over the whole horizon),
+    ``lift`` (its change, in SL), ``bottleneck_sl`` (the SL there of the queues now at
+    the bottom, their lowest), ``status``."""
+
+    plan: Plan
+    bottleneck: tuple[str, ...]
+    lowest: float
+    one_more_agent: pd.DataFrame
+    base: ResolveOutcome
+
+
+def _lowest(plan: Plan, queues: Sequence[str] | None = None) -> float:
+    levels = [
+        float(t["service_level"])
+        for q, t in plan.summary["queues"].items()
+        if t["service_level"] is not None and (queues is None or q in queues)
+    ]
+    return min(levels) if levels else math.nan
+
+
+def explain_equity(
+    plan: Plan,
+    *,
+    time_limit_s: float | None = None,
+    progress: StepCallback | None = None,
+) -> EquityExplanation:
+    """Which queue is the bottleneck of an equity plan, and what one more agent of each
+    skill profile (working the whole horizon) would lift the lowest service level by:
+    each a re-solve of the plan's scenario."""
+    from optistaff.views import service_level_spread
+
+    sc = plan.scenario
+    if sc.policy.objective != "equity":
+        raise UsageError("the bottleneck is an equity plan's (policy.objective: equity)")
+    spread = service_level_spread(plan)
+    if spread is None:
+        raise UsageError("no queue of the plan has calls: there is no bottleneck")
+    profiles: dict[tuple[str, ...], int] = {}
+    for agent in sc.agents:
+        profiles[agent.skills] = profiles.get(agent.skills, 0) + 1
+    total = len(profiles) + 1
+    if progress is not None:
+        progress(0, total, "re-solving the plan's scenario as it is")
+    base_plan = _solve(sc, time_limit_s)
+    base_lowest = _lowest(base_plan)
+    rows = []
+    T = sc.horizon.intervals
+    for i, skills in enumerate(profiles, start=1):
+        if progress is not None:
+            progress(i, total, f"re-solving with one more {'+'.join(skills)} agent")
+        extra = replace(
+            extra_agent(sc, skills, 0),
+            shift=interval_range_label(sc, 0, T).replace("–", "-"),
+            available=(True,) * T,
+        )
+        solved = _solve(replace(sc, agents=(*sc.agents, extra)), time_limit_s)
+        rows.append(
+            {
+                "skills": "+".join(skills),
+                "agents_now": profiles[skills],
+                "lowest": _lowest(solved),
+                "lift": _lowest(solved) - base_lowest,
+                "bottleneck_sl": _lowest(solved, spread.bottom),
+                "status": str(solved.status),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["skills", "agents_now", "lowest", "lift", "bottleneck_sl", "status"]
+    )
+    frame = frame.sort_values(["lift", "bottleneck_sl"], ascending=False, kind="stable")
+    return EquityExplanation(
+        plan,
+        spread.bottom,
+        spread.lowest,
+        frame.reset_index(drop=True),
+        ResolveOutcome.of(base_plan),
+    )
+
+
+def equity_story(ex: EquityExplanation) -> list[str]:
+    """The bottleneck in words, and the profile that lifts it most."""
+    queues = _listing(list(ex.bottleneck))
+    lines = [
+        f"The bottleneck is {queues}: its service level, {100 * ex.lowest:.1f}%, is the "
+        "lowest of the plan, and no plan that keeps the minimum standards raises it "
+        "without lowering another queue to it or below."
+        if ex.plan.status == SolveStatus.OPTIMAL
+        else f"The lowest queue is {queues} ({100 * ex.lowest:.1f}%); the plan is "
+        f"{ex.plan.status}, so a better one may lift it."
+    ]
+    if not ex.one_more_agent.empty:
+        best = ex.one_more_agent.iloc[0]
+        lines.append(
+            f"One more {best['skills']} agent over the whole day lifts the lowest service "
+            f"level most: by {100 * float(best['lift']):.1f} pts, to "
+            f"{100 * float(best['lowest']):.1f}%."
+        )
+    return lines
+
+
 # -- moving an agent ------------------------------------------------------------------
 
 

@@ -26,12 +26,15 @@ from optistaff.errors import UsageError
 from optistaff.explain import (
     MINIMUM_LABELS,
     AgentExplanation,
+    EquityExplanation,
     IntervalExplanation,
     ResolveOutcome,
     agent_story,
     binding_minimums,
     clock,
+    equity_story,
     explain_agent,
+    explain_equity,
     explain_interval,
     interval_range_label,
     interval_shortfall,
@@ -40,7 +43,7 @@ from optistaff.explain import (
 )
 from optistaff.plan import Plan
 from optistaff.solvers import SolveStatus
-from optistaff.views import objective_lines
+from optistaff.views import equity_lines, objective_lines
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -244,6 +247,48 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _print_equity(ex: EquityExplanation, as_json: bool) -> None:
+    """The bottleneck of an equity plan and the lift of one more agent per profile."""
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "bottleneck": list(ex.bottleneck),
+                    "lowest_service_level": ex.lowest,
+                    "one_more_agent": ex.one_more_agent.to_dict(orient="records"),
+                },
+                indent=2,
+                allow_nan=False,
+            )
+        )
+        return
+    table = Table(title="one more agent over the whole day, by skill profile", box=box.SIMPLE_HEAD)
+    for name, justify in (
+        ("skills", "left"),
+        ("now", "right"),
+        ("lowest SL", "right"),
+        ("lift", "right"),
+        ("bottleneck SL", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in ex.one_more_agent.to_dict(orient="records"):
+        table.add_row(
+            str(row["skills"]),
+            str(row["agents_now"]),
+            f"{100 * float(row['lowest']):.1f}%",
+            f"{100 * float(row['lift']):+.1f} pt",
+            f"{100 * float(row['bottleneck_sl']):.1f}%",
+            str(row["status"]),
+        )
+    out = wide_console(table)
+    for line in [*equity_lines(ex.plan)[:1], *objective_lines(ex.plan)]:
+        out.print(line, highlight=False)
+    out.print()
+    out.print(" ".join(equity_story(ex)), highlight=False)
+    out.print(table)
+
+
 @click.command("explain")
 @click.argument("plan_dir", metavar="PLAN", type=click.Path(path_type=Path))
 @click.option(
@@ -310,6 +355,12 @@ def command(
             for table in tables:
                 out.print(table)
             _warn_not_optimal(out, explanation.moves["status"], explanation.base)
+            return
+        if plan.scenario.policy.objective == "equity" and interval is None and not no_resolve:
+            equity = explain_equity(plan, time_limit_s=time_limit_s, progress=steps)
+            if steps is not None:
+                steps.close()
+            _print_equity(equity, as_json)
             return
         chosen = interval if interval is not None else worst_interval(plan)
         ex = explain_interval(
