@@ -10,14 +10,21 @@ evaluated by ``tests/checker.py``; the leximin order written here, separately fr
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import brute
 import checker
 import pytest
 import tiny
+import yaml
+from click.testing import CliRunner
 from conftest import SolveChecked
 from hypothesis import HealthCheck, given, reject, settings
 
+import optistaff
+from optistaff.cli import main
+from optistaff.explain import explain_equity
+from optistaff.loading import load_scenario
 from optistaff.scenario import Scenario
 
 #: Sorted service levels are compared to brute force within this (the contract's
@@ -124,8 +131,6 @@ def test_the_leximin_order_here_can_fail() -> None:
     sc = equity(three_queues())
     _s, best, _c = leximin_optimum(sc, 20_000)
     value = tiny.stationary(replace(sc, policy=replace(sc.policy, objective="within_target")))
-    import optistaff
-
     plan = optistaff.solve(value)
     got = sorted(
         q["service_level"]
@@ -133,3 +138,105 @@ def test_the_leximin_order_here_can_fail() -> None:
         if q["service_level"] is not None
     )
     assert got != pytest.approx(best, abs=SL_TOL)
+
+
+# -- the faces: the example, contact-center, compare, explain, bad input -------------
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _value_of(sc: Scenario) -> Scenario:
+    return replace(sc, policy=replace(sc.policy, objective="within_target"))
+
+
+def _levels(plan: optistaff.Plan) -> list[float]:
+    return sorted(
+        float(q["service_level"])
+        for q in plan.summary["queues"].values()
+        if q["service_level"] is not None
+    )
+
+
+def test_the_public_service_example_is_optimal_and_lifts_the_lowest_queue(
+    tmp_path: Path,
+) -> None:
+    sc = load_scenario(SCENARIOS / "public-service.yaml")
+    assert sc.policy.objective == "equity"
+    fair = optistaff.solve(sc)
+    value = optistaff.solve(_value_of(sc))
+    assert fair.status == "optimal"
+    assert _levels(fair)[0] >= _levels(value)[0] + 0.10  # 55.2 % against 42.3 %
+    assert _levels(fair)[-1] - _levels(fair)[0] < _levels(value)[-1] - _levels(value)[0]
+    fair.write(tmp_path / "fair")
+    value.write(tmp_path / "value")
+    out = CliRunner().invoke(main, ["compare", str(tmp_path / "value"), str(tmp_path / "fair")])
+    assert out.exit_code == 0, out.output
+    flat = " ".join(out.output.split())
+    assert "lowest queue SL" in flat and "SL spread" in flat
+    dv = fair.objective["value"] - value.objective["value"]
+    dl = 100 * (_levels(fair)[0] - _levels(value)[0])
+    assert f"value {dv:+,.2f}" in flat and f"lowest queue SL {dl:+.1f} pts" in flat
+
+
+def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue() -> None:
+    sc = tiny.stationary(SCENARIOS / "contact-center.yaml")
+    fair = optistaff.solve(
+        replace(sc, policy=replace(sc.policy, objective="equity")), time_limit_s=20
+    )
+    value = optistaff.solve(sc)
+    assert fair.objective["weighted_shortfall"] == pytest.approx(
+        value.objective["weighted_shortfall"], rel=1e-9, abs=1e-7
+    )
+    assert _levels(fair)[0] >= _levels(value)[0] + 0.02  # priced: 80.4 % against 76.3 %
+    bound = fair.summary["solver"]["equity"]["lowest_bound"]
+    assert bound is not None and bound >= _levels(fair)[0] - 1e-9
+    assert fair.status in ("optimal", "feasible")
+
+
+def test_solve_leads_with_the_spread_and_says_value_plays_no_part(tmp_path: Path) -> None:
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(equity(three_queues()).to_dict()))
+    out = CliRunner().invoke(main, ["solve", str(path), "-o", str(tmp_path / "p")])
+    assert out.exit_code == 0, out.output
+    first = out.output.splitlines()[0]
+    assert first.startswith("equity: lowest SL 26.29% (mid), highest 62.1% (big)"), first
+    assert "value plays no part" in out.output
+
+
+def test_explain_names_the_bottleneck_and_the_lift_of_each_profile(tmp_path: Path) -> None:
+    sc = equity(three_queues())
+    plan = optistaff.solve(sc)
+    plan.write(tmp_path / "p")
+    ex = explain_equity(plan)
+    assert ex.bottleneck == ("mid",) and ex.lowest == pytest.approx(_levels(plan)[0])
+    assert set(ex.one_more_agent["skills"]) == {"big", "big+mid+small", "mid+small", "big+small"}
+    for row in ex.one_more_agent.to_dict(orient="records"):
+        skills = str(row["skills"]).split("+")
+        extra = tiny.agent(sc.horizon, "extra", skills)
+        again = optistaff.solve(replace(sc, agents=(*sc.agents, extra)))
+        assert row["lowest"] == pytest.approx(_levels(again)[0], abs=1e-9)
+        assert row["lift"] == pytest.approx(_levels(again)[0] - ex.lowest, abs=1e-9)
+    out = CliRunner().invoke(main, ["explain", str(tmp_path / "p")])
+    assert out.exit_code == 0, out.output
+    assert "The bottleneck is mid" in " ".join(out.output.split())
+
+
+def test_equity_under_the_time_varying_model_is_the_stationary_plan_evaluated() -> None:
+    sc = equity(three_queues())
+    stationary = optistaff.solve(sc)
+    varying = optistaff.solve(replace(sc, policy=replace(sc.policy, queue_model="time_varying")))
+    assert varying.status == "feasible"
+    assert varying.summary["solver"]["optimised_for"] == "stationary"
+    assert varying.summary["solver"]["proof"]["status"] == "optimal"
+    assert varying.assignments.equals(stationary.assignments)
+
+
+def test_equity_with_a_shortfall_price_is_refused(tmp_path: Path) -> None:
+    data = equity(three_queues()).to_dict()
+    data["policy"]["shortfall_price"] = 2.0
+    path = tmp_path / "priced.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = CliRunner().invoke(main, ["solve", str(path), "-o", str(tmp_path / "p")])
+    assert out.exit_code == 2, out.output
+    assert "shortfall_price" in out.output and "equity" in out.output
+    assert "Traceback" not in out.output and not (tmp_path / "p").exists()

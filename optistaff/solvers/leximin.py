@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from optistaff.formulation import AllocationProblem
 from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
 from optistaff.solvers.cpsat import Runner
-from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel
+from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel, Solved
 from optistaff.solvers.decomposition import solve_allocation
 from optistaff.solvers.per_interval import solve_intervals
 from optistaff.solvers.results import Counts
@@ -115,6 +115,9 @@ def solve_leximin(
         if priced is not None and not _worse(model.sl_of(priced.counts), start_sl, 0):
             model.start_from(priced.counts, priced.called)
             start_sl = model.sl_of(priced.counts)
+            lowest_bound = priced.bound
+        else:
+            priced = None
     while free:
         left = deadline - clock.now()
         budget = left * (1 - COST_SHARE)
@@ -122,19 +125,25 @@ def solve_leximin(
             proven = False
             break
         share = budget / (len(free) + 1)
-        got = model.max_lowest(free, share, level_tolerance(RESOLUTION, worst_rounding))
-        solves += 1
+        closed = None
+        if not levels and priced is not None:
+            z0 = min(start_sl[q] for q in free)
+            if priced.bound <= z0 + level_tolerance(z0, worst_rounding):
+                closed = Solved(True, z0, priced.bound, dict(start_sl))  # (no solve needed)
+        if closed is not None:
+            got = closed
+        else:
+            got = model.max_lowest(free, share, level_tolerance(RESOLUTION, worst_rounding))
+            solves += 1
         if got.value is None or got.bound is None:
             proven = False
             break
         z = got.value
         tol = level_tolerance(z, worst_rounding)
         if not levels:
-            lowest_bound = got.bound
-            if priced is not None:
-                lowest_bound = min(lowest_bound, priced.bound)
-                if priced.bound <= z + tol:
-                    got = replace(got, proven=True)  # (the priced bound closes it)
+            lowest_bound = got.bound if lowest_bound is None else min(lowest_bound, got.bound)
+            if lowest_bound <= z + tol:
+                got = replace(got, proven=True)  # (the priced bound closes it)
         proven = proven and got.proven
         model.hold(free, z - tol)
         above = {q for q in free if got.sl.get(q, 0) > z + tol}
