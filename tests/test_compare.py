@@ -73,6 +73,12 @@ def _from_files(directory: Path) -> dict[tuple[str, str], float]:
         ("", "agent_hours"): len(placed) * hours,
         ("", "called_in"): len(summary["called_in"]),
     }
+    levels = [
+        q["service_level"] for q in summary["queues"].values() if q["service_level"] is not None
+    ]
+    out["", "lowest_sl"] = min(levels)
+    out["", "highest_sl"] = max(levels)
+    out["", "sl_spread"] = max(levels) - min(levels)
     for qid, q in summary["queues"].items():
         out[qid, "service_level"] = q["service_level"]
         out[qid, "abandon_rate"] = q["abandon_rate"]

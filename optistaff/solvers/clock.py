@@ -13,7 +13,8 @@ stops at the same point of the same search on any machine, serial or on a cluste
   ``max_deterministic_time`` instead of ``max_time_in_seconds``);
 - the exact interval search: ``ARC_WORK`` per arc of each min-cost flow it solves;
 - the time-varying search: ``STATE_WORK`` per state × interval of a queue-day it
-  evaluates.
+  evaluates;
+- the equity strategy's descent: ``MOVE_WORK`` per move it evaluates.
 
 The units are calibrated so that one unit of work is about one second on the 2-core
 machine the project is measured on (``tests/benchmarks/bench_work_limit.py`` prints the
@@ -40,6 +41,8 @@ from typing import ParamSpec, TypeVar
 # exact interval search, and per state × interval of a time-varying queue-day.
 ARC_WORK = 1.5e-5
 STATE_WORK = 4.0e-6
+# one move evaluated by the equity strategy's descent (solvers/leximin.lift_by_moves)
+MOVE_WORK = 3.0e-6
 # CP-SAT's deterministic time undercounts the small models of this project: on the
 # 128 and 644 solves of contact-center-overtime (stationary, time-varying), a least-squares
 # fit of their wall time gave 0.005-0.010 s per solve + 3.5 s per unit of deterministic time.

@@ -12,6 +12,8 @@ leximin over the queues' horizon service levels, after level 1 and before cost.
    valued w_q / C_q per call answered within target. Multiplicative weights
    w_q ∝ w_q·exp(−η·SL_q(n(w))) lower L; every n(w) is a plan, and the best of them
    (by its lowest SL) starts step 3; min_w L(w) is a proven bound on the lowest level.
+   Then (2b) a descent over single-agent moves lifts the sorted SLs further
+   (:func:`lift_by_moves`).
 3. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
    raise the lowest service level of the queues not yet fixed (max z, SL_q ≥ z), hold
    every one of them at z from then on, find the bottlenecks (a queue is one when its
@@ -33,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from optistaff.formulation import AllocationProblem
+from optistaff.formulation import AgentGroup, AllocationProblem
 from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
 from optistaff.solvers.cpsat import Runner
 from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel, Solved
@@ -50,6 +52,8 @@ COST_SHARE = 0.15
 PRICED_ROUNDS = 40
 PRICED_SHARE = 0.4
 PRICED_STEP = 4.0
+#: Share of the time left for the descent of step 2b.
+LIFT_SHARE = 0.2
 #: A level is proven when within max(REL_TOL·level, ABS_TOL) of its bound (SL units).
 REL_TOL = 1e-9
 ABS_TOL = 1e-8
@@ -118,6 +122,26 @@ def solve_leximin(
             lowest_bound = priced.bound
         else:
             priced = None
+        # 2b. single-agent moves that lift the sorted SLs (the later levels above all)
+        until = clock.now() + LIFT_SHARE * max(0.0, deadline - clock.now())
+        lifted, moves = lift_by_moves(problem, model.best[0], free, until, stop)
+        if moves:
+            model.start_from(lifted, {})
+            start_sl = model.sl_of(lifted)
+    # the best plan so far by the leximin order of the model's SLs: a solve that cannot
+    # raise its level may return a plan worse above it; the next solve then starts from
+    # the best plan again
+    grain = level_tolerance(RESOLUTION, worst_rounding)
+    incumbent = (model.best, model.sl_of(model.best[0]))
+
+    def consider() -> None:
+        nonlocal incumbent
+        sl = model.sl_of(model.best[0])
+        if _worse(incumbent[1], sl, grain):
+            incumbent = (model.best, sl)
+        elif model.best is not incumbent[0]:
+            model.start_from(*incumbent[0])
+
     while free:
         left = deadline - clock.now()
         budget = left * (1 - COST_SHARE)
@@ -135,6 +159,7 @@ def solve_leximin(
         else:
             got = model.max_lowest(free, share, level_tolerance(RESOLUTION, worst_rounding))
             solves += 1
+            consider()
         if got.value is None or got.bound is None:
             proven = False
             break
@@ -157,6 +182,7 @@ def solve_leximin(
                 left = deadline - clock.now()
                 test = model.max_queue(q, left * (1 - COST_SHARE) / (len(free) + 1), tol)
                 solves += 1
+                consider()
                 above |= {r for r in free if test.sl.get(r, 0) > z + tol}
                 if q in above:
                     continue
@@ -170,12 +196,21 @@ def solve_leximin(
         free = [q for q in free if q not in bottlenecks]
         say(f"equity: {len(levels)} level(s) fixed, {len(free)} queue(s) left")
 
+    if identity is None and not problem.couples_intervals and len(model.queues) > 1:
+        until = clock.now() + 0.5 * max(0.0, deadline - clock.now())
+        lifted, moves = lift_by_moves(problem, incumbent[0][0], model.queues, until, stop)
+        if moves:  # (the horizon solves stopped short of a plan the moves improve)
+            model.start_from(lifted, {})
+            incumbent = (model.best, model.sl_of(lifted))
+            proven = False
     say("equity: least cost and switching")
     cost = model.min_cost(max(deadline - clock.now(), 0.01))
     if cost is not None:
         solves += 1
         proven = proven and cost.proven and cost.value is not None
-    counts, called = model.best
+        if cost.value is not None and not _worse(model.sl_of(model.best[0]), incumbent[1], grain):
+            incumbent = (model.best, model.sl_of(model.best[0]))
+    counts, called = incumbent[0]
     if _worse(model.sl_of(counts), start_sl, level_tolerance(RESOLUTION, worst_rounding)):
         counts, called = dict(first.counts), dict(first.called_in)  # (a safeguard)
         proven = False
@@ -267,6 +302,88 @@ def price_lowest(
     if best is None:
         return None
     return Priced(best[1], best[2], math.ceil(bound * RESOLUTION), rounds)
+
+
+def lift_by_moves(
+    problem: AllocationProblem,
+    counts: Counts,
+    queues: list[int],
+    until: float,
+    stop: threading.Event | None = None,
+) -> tuple[Counts, int]:
+    """Step 2b on an uncoupled ``problem``: steepest descent, interval by interval, over
+    single-agent moves (one member of a group from a queue or idle to another of its
+    queues, or to idle): in each interval the move whose sorted SLs are best by the
+    leximin order is taken while it improves on them beyond ``ABS_TOL`` and the
+    interval's weighted shortfall does not grow (level 1 kept); passes repeat until one
+    changes nothing. (First improvement spent idle agents on tiny gains of the lowest
+    queue that the second lowest needed.) Deterministic; returns the counts and the
+    moves taken."""
+    sc = problem.scenario
+    calls = {q: math.fsum(sc.queues[q].forecast) for q in queues}
+    counts = dict(counts)
+    n: dict[tuple[int, int], int] = {}
+    for (_g, q, t), k in counts.items():
+        n[(q, t)] = n.get((q, t), 0) + k
+    sl = _levels_of(problem, counts, calls)
+    taken = 0
+
+    def better(new: dict[int, float], old: dict[int, float]) -> bool:
+        for x, y in zip(sorted(new.values()), sorted(old.values()), strict=True):
+            if abs(x - y) > ABS_TOL:
+                return x > y
+        return False
+
+    def moved(g: AgentGroup, t: int, a: int, b: int) -> dict[int, float] | None:
+        """The SLs after moving one member of g from a to b in t (-1: idle); None when
+        the interval's weighted shortfall would grow."""
+        new, short = dict(sl), 0.0
+        for q, step in ((a, -1), (b, +1)):
+            cell = problem.tables.get((q, t)) if q >= 0 else None
+            if cell is None:
+                continue
+            k = n.get((q, t), 0)
+            short += float(cell.shortfall[k + step] - cell.shortfall[k])
+            if q in new:
+                new[q] += float(cell.answered[k + step] - cell.answered[k]) / calls[q]
+        return None if short > 1e-12 else new
+
+    def out_of_time() -> bool:
+        return clock.now() >= until or (stop is not None and stop.is_set())
+
+    changed = True
+    while changed and not out_of_time():
+        changed = False
+        for t in range(problem.n_intervals):
+            while not out_of_time():
+                best: tuple[AgentGroup, int, int, dict[int, float]] | None = None
+                for g in problem.groups:
+                    if not g.available[t] or g.optional or t in g.pinned:
+                        continue
+                    placed = {q: counts.get((g.index, q, t), 0) for q in g.skills}
+                    held = {**placed, -1: g.size - sum(placed.values())}
+                    for a in [-1, *g.skills]:
+                        if held[a] == 0:
+                            continue
+                        for b in [*g.skills, -1]:
+                            if b == a or (b >= 0 and (b, t) not in problem.tables):
+                                continue
+                            clock.charge(clock.MOVE_WORK)
+                            new = moved(g, t, a, b)
+                            if new is not None and better(new, best[3] if best else sl):
+                                best = (g, a, b, new)
+                if best is None:
+                    break
+                g, a, b, new = best
+                for q, step in ((a, -1), (b, +1)):
+                    if q >= 0:
+                        key = (g.index, q, t)
+                        counts[key] = counts.get(key, 0) + step
+                        if counts[key] == 0:
+                            del counts[key]
+                        n[(q, t)] = n.get((q, t), 0) + step
+                sl, taken, changed = new, taken + 1, True
+    return counts, taken
 
 
 def _levels_of(
