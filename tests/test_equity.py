@@ -179,9 +179,11 @@ def test_the_public_service_example_is_optimal_and_lifts_the_lowest_queue(
 
 
 def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue() -> None:
+    # (8 s: the priced lowest level is reached in a few rounds; the horizon solves after
+    # it find little on this center, models/16-equity.md)
     sc = tiny.stationary(SCENARIOS / "contact-center.yaml")
     fair = optistaff.solve(
-        replace(sc, policy=replace(sc.policy, objective="equity")), time_limit_s=20
+        replace(sc, policy=replace(sc.policy, objective="equity")), time_limit_s=8
     )
     value = optistaff.solve(sc)
     assert fair.objective["weighted_shortfall"] == pytest.approx(

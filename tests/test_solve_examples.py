@@ -13,10 +13,16 @@ from tiny import stationary
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 EXAMPLES = sorted(SCENARIOS.glob("*.yaml"))
+#: solved to optimal by its own test (tests/test_equity.py, with the value plan beside it)
+SOLVED_ELSEWHERE = {"public-service"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize(
+    "path",
+    [p for p in EXAMPLES if p.stem not in SOLVED_ELSEWHERE],
+    ids=[p.stem for p in EXAMPLES if p.stem not in SOLVED_ELSEWHERE],
+)
 def test_example_solves_to_optimal(path: Path, solve_checked: SolveChecked) -> None:
     _plan, report = solve_checked(stationary(path))
     assert report.status == "optimal", {k: report.summary[k] for k in ("status", "bound", "gap")}
