@@ -210,6 +210,8 @@ def solve_leximin(
         proven = proven and cost.proven and cost.value is not None
         if cost.value is not None and not _worse(model.sl_of(model.best[0]), incumbent[1], grain):
             incumbent = (model.best, model.sl_of(model.best[0]))
+        else:
+            proven = False  # (the plan kept is not level 3's)
     counts, called = incumbent[0]
     if _worse(model.sl_of(counts), start_sl, level_tolerance(RESOLUTION, worst_rounding)):
         counts, called = dict(first.counts), dict(first.called_in)  # (a safeguard)
