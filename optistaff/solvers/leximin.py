@@ -15,14 +15,13 @@ leximin over the queues' horizon service levels, after level 1 and before cost.
    Then (2b) a descent over single-agent moves lifts the sorted SLs further
    (:func:`lift_by_moves`).
 3. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
-   raise the lowest service level of the queues not yet fixed (max z, SL_q ≥ z), hold
-   every one of them at z from then on, find the bottlenecks (a queue is one when its
-   SL cannot exceed z + tolerance with the others held: one solve max SL_q each,
-   skipped for queues some plan already showed above it), fix them, repeat with the
-   rest. Every solve starts from the plan of the one before.
+   with θ_k the sum of the k lowest service levels, maximise θ_1, hold it, maximise
+   θ_2, and so on to θ_m (sorted vectors compare as their θ do: exact on integer
+   plans, where fixing "bottleneck" queues is not). Every solve starts from the best
+   plan so far.
 4. **Level 3**: least cost of the called-in agents plus switching, every level held.
 
-The plan is ``optimal`` only when level 1, every level, every bottleneck test and
+The plan is ``optimal`` only when level 1, every θ level and
 level 3 are proven within the tolerances; otherwise ``feasible``, with a bound on the
 lowest service level when level 1 is proven. It is never worse, by the leximin order of
 the model's service levels, than the value plan of step 1 (that plan is kept if so).
@@ -60,9 +59,15 @@ ABS_TOL = 1e-8
 
 
 def level_tolerance(level: int, rounding: float) -> int:
-    """The tolerance of a leximin level in model units (``RESOLUTION`` per unit SL):
+    """The tolerance of one service level in model units (``RESOLUTION`` per unit SL):
     max(1e-9 relative, 1e-8 absolute, twice the rounding of the model's SLs)."""
     return math.ceil(max(REL_TOL * level, (ABS_TOL + 2 * rounding) * RESOLUTION))
+
+
+def cumulative_tolerance(k: int, theta: int, rounding: float) -> int:
+    """The tolerance of θ_k, the sum of the k lowest service levels (model units):
+    k times that of one level, and 1e-9 of θ_k."""
+    return math.ceil(max(REL_TOL * theta, k * (ABS_TOL + 2 * rounding) * RESOLUTION))
 
 
 def solve_leximin(
@@ -107,15 +112,15 @@ def solve_leximin(
     start_sl = model.sl_of(first.counts)
     worst_rounding = max((model.rounding(q) for q in model.queues), default=0.0)
 
-    free = list(model.queues)
-    levels: list[tuple[list[int], int]] = []
+    queues = list(model.queues)
+    levels = 0
     proven = level1_proven
     lowest_bound: int | None = None
     solves = 0
     priced: Priced | None = None
-    if identity is None and not problem.couples_intervals and len(free) > 1:
+    if identity is None and not problem.couples_intervals and len(queues) > 1:
         say("equity: the lowest service level, priced per interval")
-        priced = price_lowest(problem, free, deadline, threads, seed, mip_gap, stop)
+        priced = price_lowest(problem, queues, deadline, threads, seed, mip_gap, stop)
         if priced is not None and not _worse(model.sl_of(priced.counts), start_sl, 0):
             model.start_from(priced.counts, priced.called)
             start_sl = model.sl_of(priced.counts)
@@ -124,7 +129,7 @@ def solve_leximin(
             priced = None
         # 2b. single-agent moves that lift the sorted SLs (the later levels above all)
         until = clock.now() + LIFT_SHARE * max(0.0, deadline - clock.now())
-        lifted, moves = lift_by_moves(problem, model.best[0], free, until, stop)
+        lifted, moves = lift_by_moves(problem, model.best[0], queues, until, stop)
         if moves:
             model.start_from(lifted, {})
             start_sl = model.sl_of(lifted)
@@ -142,74 +147,58 @@ def solve_leximin(
         elif model.best is not incumbent[0]:
             model.start_from(*incumbent[0])
 
-    while free:
+    m = len(model.queues)
+    for k in range(1, m + 1):
         left = deadline - clock.now()
         budget = left * (1 - COST_SHARE)
         if budget <= 0.01 or (stop is not None and stop.is_set()):
             proven = False
             break
-        share = budget / (len(free) + 1)
+        share = budget / (m - k + 2)
         closed = None
-        if not levels and priced is not None:
-            z0 = min(start_sl[q] for q in free)
-            if priced.bound <= z0 + level_tolerance(z0, worst_rounding):
+        if k == 1 and priced is not None:
+            z0 = min(start_sl[q] for q in model.queues)
+            if priced.bound <= z0 + cumulative_tolerance(1, z0, worst_rounding):
                 closed = Solved(True, z0, priced.bound, dict(start_sl))  # (no solve needed)
         if closed is not None:
             got = closed
         else:
-            got = model.max_lowest(free, share, level_tolerance(RESOLUTION, worst_rounding))
+            got = model.max_cumulative(
+                k, share, cumulative_tolerance(k, k * RESOLUTION, worst_rounding)
+            )
             solves += 1
             consider()
         if got.value is None or got.bound is None:
             proven = False
             break
-        z = got.value
-        tol = level_tolerance(z, worst_rounding)
-        if not levels:
+        theta = got.value
+        tol = cumulative_tolerance(k, theta, worst_rounding)
+        if k == 1:
             lowest_bound = got.bound if lowest_bound is None else min(lowest_bound, got.bound)
-            if lowest_bound <= z + tol:
+            if lowest_bound <= theta + tol:
                 got = replace(got, proven=True)  # (the priced bound closes it)
         proven = proven and got.proven
-        model.hold(free, z - tol)
-        above = {q for q in free if got.sl.get(q, 0) > z + tol}
-        bottlenecks: list[int] = []
-        if len(free) - len(above) == 1 or len(free) == 1:
-            bottlenecks = [q for q in free if q not in above]
-        else:
-            for q in free:
-                if q in above:
-                    continue
-                left = deadline - clock.now()
-                test = model.max_queue(q, left * (1 - COST_SHARE) / (len(free) + 1), tol)
-                solves += 1
-                consider()
-                above |= {r for r in free if test.sl.get(r, 0) > z + tol}
-                if q in above:
-                    continue
-                if not (test.proven or (test.bound is not None and test.bound <= z + tol)):
-                    proven = False  # (not shown to be one: fixed as one, unproven)
-                bottlenecks.append(q)
-        if not bottlenecks:  # every queue shown above z: only by a solve that was not exact
-            proven = False
-            bottlenecks = [min(free, key=lambda q: got.sl.get(q, 0))]
-        levels.append((bottlenecks, z))
-        free = [q for q in free if q not in bottlenecks]
-        say(f"equity: {len(levels)} level(s) fixed, {len(free)} queue(s) left")
+        model.hold_cumulative(k, theta - tol)
+        levels += 1
+        say(f"equity: {levels} of {m} level(s) fixed")
 
     if identity is None and not problem.couples_intervals and len(model.queues) > 1:
         until = clock.now() + 0.5 * max(0.0, deadline - clock.now())
         lifted, moves = lift_by_moves(problem, incumbent[0][0], model.queues, until, stop)
-        if moves:  # (the horizon solves stopped short of a plan the moves improve)
+        if moves:  # (the horizon solves stopped short of a plan the moves improve; when
+            # they proved every level, the moves are within the levels' tolerances)
             model.start_from(lifted, {})
             incumbent = (model.best, model.sl_of(lifted))
-            proven = False
     say("equity: least cost and switching")
     cost = model.min_cost(max(deadline - clock.now(), 0.01))
     if cost is not None:
         solves += 1
         proven = proven and cost.proven and cost.value is not None
-        if cost.value is not None and not _worse(model.sl_of(model.best[0]), incumbent[1], grain):
-            incumbent = (model.best, model.sl_of(model.best[0]))
+        # (every queue is held within a level tolerance of its level: the plans may
+        # differ by twice that)
+        held = model.sl_of(model.best[0])
+        if cost.value is not None and not _worse(held, incumbent[1], 3 * grain):
+            incumbent = (model.best, held)
         else:
             proven = False  # (the plan kept is not level 3's)
     counts, called = incumbent[0]
@@ -218,7 +207,7 @@ def solve_leximin(
         proven = False
     stats: dict[str, float | int | str] = {
         "wall_s": time.monotonic() - start,
-        "leximin_levels": len(levels),
+        "leximin_levels": levels,
         "leximin_solves": solves,
         "level1_proven": int(level1_proven),
         "priced_rounds": 0 if priced is None else priced.rounds,
@@ -227,14 +216,14 @@ def solve_leximin(
         # a bound on the lowest SL of every plan that holds level 1 (the rounding added)
         stats["lowest_bound"] = lowest_bound / RESOLUTION + worst_rounding
     return SolverResult(
-        status=SolveStatus.OPTIMAL if proven and not free else SolveStatus.FEASIBLE,
+        status=SolveStatus.OPTIMAL if proven and levels == m else SolveStatus.FEASIBLE,
         counts=counts,
         called_in=called,
         bound=None,
         gap=None,
         shortfall_bound=first.shortfall_bound,
         backend=first.backend,
-        decomposition=f"{first.decomposition}; leximin ({len(levels)} levels, {solves} solves)",
+        decomposition=f"{first.decomposition}; leximin ({levels} levels, {solves} solves)",
         stats=stats,
     )
 

@@ -1,7 +1,7 @@
 """The CP-SAT side of the equity objective (``policy.objective: equity``,
 ``models/16-equity.md``): one horizon model whose queues' service levels are linear in
-the one-hot staffing literals, and the solves the leximin strategy
-(:mod:`optistaff.solvers.leximin`) asks of it.
+the one-hot staffing literals, the sums θ_k of the k lowest of them, and the solves the
+leximin strategy (:mod:`optistaff.solvers.leximin`) asks of it.
 
 Service level of queue q over the horizon, with C_q = Σ_t λ(q,t) > 0:
 
@@ -15,7 +15,6 @@ the strategy proves carries that error into its tolerance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +94,7 @@ class LeximinModel:
             self.sl[q] = linear_sum(terms.get(q, [])) + self.constant[q]
         self.best: tuple[Counts, dict[int, int]] = (dict(counts), dict(called))
         self._levels = 0
+        self._theta: dict[int, Any] = {}
 
     # -- what the strategy asks -----------------------------------------------------
 
@@ -116,25 +116,42 @@ class LeximinModel:
         """The most the model's SL of queue q can differ from the true one."""
         return self.cells.get(q, 0) / (2 * RESOLUTION)
 
-    def max_lowest(self, free: Iterable[int], time_limit_s: float, tol: int) -> Solved:
-        """max z with sl_q ≥ z for q in ``free`` (the lowest of them, raised), within
-        ``tol`` (model units); the plan's every sl in ``Solved.sl``."""
-        self._levels += 1
-        z = self.model.new_int_var(0, 2 * RESOLUTION, f"lowest_{self._levels}")
-        for q in free:
-            self.model.add(self.sl[q] >= z)
-        self.model.maximize(z)
+    def cumulative(self, k: int) -> Any:
+        """θ_k, the sum of the k lowest sl (``models/16-equity.md``): at its maximum
+        over t and d, k·t − Σ_q d_q with d_q ≥ t − sl_q, d_q ≥ 0 equals it (the dual of
+        the k-smallest sum). New variables are hinted at the plan found so far."""
+        if k in self._theta:
+            return self._theta[k]
+        model = self.model
+        if k == 1:  # θ_1 = the lowest: z ≤ sl_q (CP-SAT proves this form at once; with
+            # the d form it had not closed a two-queue day after 14 s)
+            z = model.new_int_var(0, 2 * RESOLUTION, "theta_1")
+            model.add_hint(z, min(self.sl_of(self.best[0]).values()))
+            for q in self.queues:
+                model.add(z <= self.sl[q])
+            self._theta[1] = z
+            return z
+        t = model.new_int_var(0, 2 * RESOLUTION, f"theta_t_{k}")
+        current = self.sl_of(self.best[0])
+        t_hint = sorted(current.values())[k - 1]
+        model.add_hint(t, t_hint)
+        ds = []
+        for q in self.queues:
+            d = model.new_int_var(0, 2 * RESOLUTION + 2 * abs(self.constant[q]), f"theta_d_{k}_{q}")
+            model.add(d >= t - self.sl[q])
+            model.add_hint(d, max(0, t_hint - current[q]))
+            ds.append(d)
+        self._theta[k] = k * t - linear_sum(ds)
+        return self._theta[k]
+
+    def max_cumulative(self, k: int, time_limit_s: float, tol: int) -> Solved:
+        """max θ_k under the levels held so far, within ``tol``."""
+        self.model.maximize(self.cumulative(k))
         return self._run(time_limit_s, tol, True)
 
-    def max_queue(self, q: int, time_limit_s: float, tol: int) -> Solved:
-        """max sl_q under the levels held so far, within ``tol``."""
-        self.model.maximize(self.sl[q])
-        return self._run(time_limit_s, tol, True)
-
-    def hold(self, queues: Iterable[int], level: int) -> None:
-        """sl_q ≥ ``level`` for every q of ``queues`` from now on."""
-        for q in queues:
-            self.model.add(self.sl[q] >= level)
+    def hold_cumulative(self, k: int, level: int) -> None:
+        """θ_k ≥ ``level`` from now on."""
+        self.model.add(self.cumulative(k) >= level)
 
     def min_cost(self, time_limit_s: float) -> Solved | None:
         """Level 3: least cost of the called-in agents plus switching (scaled by
