@@ -1158,6 +1158,13 @@ def replan(
 
     if old.status == SolveStatus.INFEASIBLE:
         raise UsageError("the plan to re-plan is infeasible (it has no assignment)")
+    if old.scenario.policy.objective == "equity":
+        # (its "never worse" and the actions' effects are by the value objective's rule)
+        raise UsageError(
+            "re-planning an equity plan (policy.objective: equity) is not supported yet: "
+            "solve the rest of the day again with optistaff solve, or re-plan under "
+            "objective within_target"
+        )
     E = effective_boundary(old.scenario.horizon, request.at)
     prepared = _prepare(old, request, E)
     sc = prepared.scenario

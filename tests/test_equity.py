@@ -242,3 +242,14 @@ def test_equity_with_a_shortfall_price_is_refused(tmp_path: Path) -> None:
     assert out.exit_code == 2, out.output
     assert "shortfall_price" in out.output and "equity" in out.output
     assert "Traceback" not in out.output and not (tmp_path / "p").exists()
+
+
+def test_replanning_an_equity_plan_is_refused(tmp_path: Path) -> None:
+    plan = optistaff.solve(equity(three_queues()))
+    plan.write(tmp_path / "p")
+    out = CliRunner().invoke(
+        main, ["replan", str(tmp_path / "p"), "--at", "08:30", "-o", str(tmp_path / "r")]
+    )
+    assert out.exit_code == 2, out.output
+    assert "equity" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "r").exists()
