@@ -112,8 +112,17 @@ def not_proven_reason(plan: Plan) -> str:
         )
     if model == "time_varying":
         return "the time-varying search's best plan: nothing is proven for that model; no bound"
-    bound, gap = plan.summary["bound"], plan.summary["gap"]
     limit = "work limit" if "work_limit" in plan.summary["solver"] else "time limit"
+    proof = plan.summary["solver"].get("equity")
+    if proof is not None:
+        m = sum(1 for q in plan.summary["queues"].values() if q["service_level"] is not None)
+        best = proof.get("lowest_bound")
+        said = "" if best is None else f"; no plan has a lowest SL above {100 * best:.2f}%"
+        return (
+            f"{limit} reached: {proof['levels']} of the {m} leximin levels solved, not all "
+            f"proven{said}"
+        )
+    bound, gap = plan.summary["bound"], plan.summary["gap"]
     if bound is not None and gap is not None:
         return f"{limit} reached: bound {bound:,.4f}, gap {gap:.2e}"
     return f"{limit} reached: the best plan found; no bound proven, gap unknown"
