@@ -144,30 +144,53 @@ def occupancy_heatmap(plan: Plan, ax: Axes | None = None) -> Axes:
     """Occupancy per queue and interval (busy agent-time / staffed agent-time, under the
     plan's queue model), 0 to 100 %, with each queue's ``max_occupancy`` named on its
     row (grey: no agent or no calls, where occupancy is null)."""
-    queues = list(plan.scenario.queue_ids)
-    h = plan.scenario.horizon
-    ax = _axis(ax, (max(8.0, 0.22 * h.intervals + 3), 0.45 * len(queues) + 1.8))
     occ = _pivot(plan, "occupancy").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    cmap = _cmap("viridis").with_extremes(bad="#eeeeee")
-    start, end = mdates.date2num(h.start), mdates.date2num(h.end)
-    image = ax.imshow(
-        np.ma.masked_invalid(100 * occ),
-        aspect="auto",
-        cmap=cmap,
-        vmin=0.0,
-        vmax=100.0,
-        extent=(start, end, len(queues) - 0.5, -0.5),
-        interpolation="nearest",
-    )
     labels = [
         q.id if q.max_occupancy is None else f"{q.id} (max {100 * q.max_occupancy:.0f} %)"
         for q in plan.scenario.queues
     ]
-    ax.set_yticks(range(len(queues)), labels)
+    return _queue_heatmap(
+        plan,
+        ax,
+        100 * occ,
+        labels,
+        cmap="viridis",
+        span=(0.0, 100.0),
+        label="occupancy (%)",
+        title="Occupancy per queue and interval",
+    )
+
+
+def _queue_heatmap(
+    plan: Plan,
+    ax: Axes | None,
+    cells: np.ndarray,
+    labels: Sequence[str],
+    *,
+    cmap: str,
+    span: tuple[float, float],
+    label: str,
+    title: str,
+) -> Axes:
+    """``cells`` (queues × intervals; NaN grey) drawn over the plan's clock, one row per
+    queue named by ``labels``, colours over ``span``, with a colour bar."""
+    h = plan.scenario.horizon
+    ax = _axis(ax, (max(8.0, 0.22 * h.intervals + 3), 0.45 * len(labels) + 1.8))
+    start, end = mdates.date2num(h.start), mdates.date2num(h.end)
+    image = ax.imshow(
+        np.ma.masked_invalid(cells),
+        aspect="auto",
+        cmap=_cmap(cmap).with_extremes(bad="#eeeeee"),
+        vmin=span[0],
+        vmax=span[1],
+        extent=(start, end, len(labels) - 0.5, -0.5),
+        interpolation="nearest",
+    )
+    ax.set_yticks(range(len(labels)), list(labels))
     _clock_axis(ax, plan)
     colorbar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-    colorbar.set_label("occupancy (%)")
-    ax.set_title("Occupancy per queue and interval")
+    colorbar.set_label(label)
+    ax.set_title(title)
     return ax
 
 
@@ -186,9 +209,6 @@ def service_level_heatmap(plan: Plan, ax: Axes | None = None) -> Axes:
     """Service level minus the queue's per-interval minimum, in points, per queue and
     interval (red: below the minimum; blue: above; grey: no calls, or a queue with no
     per-interval minimum), clipped to ±30 points; each row names its minimum."""
-    queues = list(plan.scenario.queue_ids)
-    h = plan.scenario.horizon
-    ax = _axis(ax, (max(8.0, 0.22 * h.intervals + 3), 0.45 * len(queues) + 1.8))
     sl = _pivot(plan, "service_level").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     minimum = np.array(
         [
@@ -196,29 +216,22 @@ def service_level_heatmap(plan: Plan, ax: Axes | None = None) -> Axes:
             for q in plan.scenario.queues
         ]
     )
-    above = 100 * (sl - minimum[:, None])
-    start, end = mdates.date2num(h.start), mdates.date2num(h.end)
-    image = ax.imshow(
-        np.ma.masked_invalid(above),
-        aspect="auto",
-        cmap=_cmap("RdBu").with_extremes(bad="#eeeeee"),
-        vmin=-30.0,
-        vmax=30.0,
-        extent=(start, end, len(queues) - 0.5, -0.5),
-        interpolation="nearest",
-    )
     labels = [
         f"{q.id} (no min)"
         if q.min_service_level is None
         else f"{q.id} (min {100 * q.min_service_level:.0f} %)"
         for q in plan.scenario.queues
     ]
-    ax.set_yticks(range(len(queues)), labels)
-    _clock_axis(ax, plan)
-    colorbar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-    colorbar.set_label("SL − minimum (points)")
-    ax.set_title("Service level against the per-interval minimum")
-    return ax
+    return _queue_heatmap(
+        plan,
+        ax,
+        100 * (sl - minimum[:, None]),
+        labels,
+        cmap="RdBu",
+        span=(-30.0, 30.0),
+        label="SL − minimum (points)",
+        title="Service level against the per-interval minimum",
+    )
 
 
 def service_level_plot(
