@@ -304,42 +304,25 @@ def _write_day(tmp_path: Path) -> Path:
 
 def test_the_command_writes_the_table_and_the_plot(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    result = CliRunner().invoke(
-        main,
-        [
-            "sweep",
-            str(_write_day(tmp_path)),
-            "--vary",
-            "forecast=0.9:1.1:0.1",
-            "--draws",
-            "2",
-            "--workers",
-            "1",
-            "-o",
-            str(out),
-        ],
-    )
+    args = [
+        "sweep",
+        str(_write_day(tmp_path)),
+        "--vary",
+        "forecast=0.9:1.1:0.1",
+        "--draws",
+        "2",
+        "--workers",
+        "1",
+        "-o",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "6 runs (6 computed" in result.output and "optimal 6" in result.output
     table = pd.read_parquet(out / "results.parquet")
     assert sorted(table["forecast"].unique()) == [0.9, 1.0, 1.1]
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
-    again = CliRunner().invoke(
-        main,
-        [
-            "sweep",
-            str(_write_day(tmp_path)),
-            "--vary",
-            "forecast=0.9:1.1:0.1",
-            "--draws",
-            "2",
-            "--workers",
-            "1",
-            "-o",
-            str(out),
-            "--resume",
-        ],
-    )
+    again = CliRunner().invoke(main, [*args, "--resume"])
     assert again.exit_code == 0 and "0 computed, 6 from before" in again.output
 
 
