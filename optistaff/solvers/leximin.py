@@ -12,8 +12,8 @@ leximin over the queues' horizon service levels, after level 1 and before cost.
    valued w_q / C_q per call answered within target. Multiplicative weights
    w_q ∝ w_q·exp(−η·SL_q(n(w))) lower L; every n(w) is a plan, and the best of them
    (by its lowest SL) starts step 3; min_w L(w) is a proven bound on the lowest level.
-   Then (2b) a descent over single-agent moves lifts the sorted SLs further
-   (:func:`lift_by_moves`).
+   Then (2b; also on coupled days without a daily minimum) a descent over
+   single-agent moves lifts the sorted SLs further (:func:`lift_by_moves`).
 3. **Leximin levels** on one horizon model (:mod:`optistaff.solvers.cpsat.leximin`):
    with θ_k the sum of the k lowest service levels, maximise θ_1, hold it, maximise
    θ_2, and so on to θ_m (sorted vectors compare as their θ do: exact on integer
@@ -127,11 +127,14 @@ def solve_leximin(
             lowest_bound = priced.bound
         else:
             priced = None
-        # 2b. single-agent moves that lift the sorted SLs (the later levels above all)
+    # 2b. single-agent moves that lift the sorted SLs (the later levels above all);
+    # level 1 splits per interval for given calls-in unless a daily minimum couples it
+    movable = not final.daily and len(queues) > 1
+    if movable:
         until = clock.now() + LIFT_SHARE * max(0.0, deadline - clock.now())
-        lifted, moves = lift_by_moves(problem, model.best[0], queues, until, stop)
+        lifted, moves = lift_by_moves(final, model.best[0], queues, until, stop)
         if moves:
-            model.start_from(lifted, {})
+            model.start_from(lifted, model.best[1])
             start_sl = model.sl_of(lifted)
     # the best plan so far by the leximin order of the model's SLs: a solve that cannot
     # raise its level may return a plan worse above it; the next solve then starts from
@@ -182,12 +185,12 @@ def solve_leximin(
         levels += 1
         say(f"equity: {levels} of {m} level(s) fixed")
 
-    if identity is None and not problem.couples_intervals and len(model.queues) > 1:
+    if movable:
         until = clock.now() + 0.5 * max(0.0, deadline - clock.now())
-        lifted, moves = lift_by_moves(problem, incumbent[0][0], model.queues, until, stop)
+        lifted, moves = lift_by_moves(final, incumbent[0][0], model.queues, until, stop)
         if moves:  # (the horizon solves stopped short of a plan the moves improve; when
             # they proved every level, the moves are within the levels' tolerances)
-            model.start_from(lifted, {})
+            model.start_from(lifted, incumbent[0][1])
             incumbent = (model.best, model.sl_of(lifted))
     say("equity: least cost and switching")
     cost = model.min_cost(max(deadline - clock.now(), 0.01))
@@ -302,14 +305,15 @@ def lift_by_moves(
     until: float,
     stop: threading.Event | None = None,
 ) -> tuple[Counts, int]:
-    """Step 2b on an uncoupled ``problem``: steepest descent, interval by interval, over
-    single-agent moves (one member of a group from a queue or idle to another of its
-    queues, or to idle): in each interval the move whose sorted SLs are best by the
-    leximin order is taken while it improves on them beyond ``ABS_TOL`` and the
-    interval's weighted shortfall does not grow (level 1 kept); passes repeat until one
-    changes nothing. (First improvement spent idle agents on tiny gains of the lowest
-    queue that the second lowest needed.) Deterministic; returns the counts and the
-    moves taken."""
+    """Step 2b on a ``problem`` without daily minimums (where level 1 splits per interval
+    for given calls-in): steepest descent, interval by interval, over single-agent moves
+    (one member of a non-optional group from a queue or idle to another of its queues,
+    or to idle; optional agents stay as placed): in each interval the move whose sorted
+    SLs are best by the leximin order is taken while it improves on them beyond
+    ``ABS_TOL`` and the interval's weighted shortfall does not grow (level 1 kept);
+    passes repeat until one changes nothing. (First improvement spent idle agents on
+    tiny gains of the lowest queue that the second lowest needed.) Deterministic;
+    returns the counts and the moves taken."""
     sc = problem.scenario
     calls = {q: math.fsum(sc.queues[q].forecast) for q in queues}
     counts = dict(counts)
