@@ -178,7 +178,9 @@ def test_the_public_service_example_is_optimal_and_lifts_the_lowest_queue(
     assert f"value {dv:+,.2f}" in flat and f"lowest queue SL {dl:+.1f} pts" in flat
 
 
-def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue() -> None:
+def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue(
+    tmp_path: Path,
+) -> None:
     # (8 s: the priced lowest level is reached in a few rounds; the horizon solves after
     # it find little on this center, models/16-equity.md)
     sc = tiny.stationary(SCENARIOS / "contact-center.yaml")
@@ -193,6 +195,14 @@ def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue() ->
     bound = fair.summary["solver"]["equity"]["lowest_bound"]
     assert bound is not None and bound >= _levels(fair)[0] - 1e-9
     assert fair.status in ("optimal", "feasible")
+    fair.write(tmp_path / "fair")
+    value.write(tmp_path / "value")
+    out = CliRunner().invoke(main, ["compare", str(tmp_path / "value"), str(tmp_path / "fair")])
+    assert out.exit_code == 0, out.output
+    flat = " ".join(out.output.split())
+    dl = 100 * (_levels(fair)[0] - _levels(value)[0])
+    assert "fair (equity) against value (within_target)" in flat
+    assert f"lowest queue SL {dl:+.1f} pts" in flat
 
 
 def test_solve_leads_with_the_spread_and_says_value_plays_no_part(tmp_path: Path) -> None:
