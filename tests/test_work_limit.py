@@ -166,3 +166,26 @@ def test_the_cli_solves_within_a_work_limit_and_says_so(tmp_path: Path) -> None:
     assert "status: feasible (work limit reached" in out.output
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert summary["solver"]["work_limit"] == 0.01 and summary["solver"]["threads"] == 1
+
+
+@pytest.fixture(scope="module")
+def equity_idle() -> optistaff.Plan:
+    return _equity_plan()
+
+
+def test_an_equity_solve_within_a_work_limit_is_the_same_under_load(
+    equity_idle: optistaff.Plan, busy: None
+) -> None:
+    """The equity strategy (pricing, descent, CP-SAT levels) charges the same clock."""
+    idle = equity_idle
+    again = _equity_plan()
+    assert str(again.status) == "feasible"  # (stopped by the limit: the full solve is optimal)
+    assert again.summary["solver"]["work"] == idle.summary["solver"]["work"]
+    assert again.assignments.equals(idle.assignments)
+
+
+def _equity_plan() -> optistaff.Plan:
+    from optistaff.loading import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "public-service.yaml")
+    return optistaff.solve(sc, work_limit=1.0)
