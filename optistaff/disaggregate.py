@@ -161,56 +161,67 @@ def fill_idle(problem: AllocationProblem, assignment: Assignment) -> Assignment:
     return out
 
 
-def keep_agents_in_place(
-    problem: AllocationProblem, assignment: Assignment, *, max_agents: int = 2000
-) -> Assignment:
+def keep_agents_in_place(problem: AllocationProblem, assignment: Assignment) -> Assignment:
     """Fewer switches at equal staffing: a documented tie-break.
 
     Interval by interval, the agents working in t are re-assigned so that every queue
     keeps exactly its staffing n(q,t) — so every objective term and KPI stays the same —
-    while as many agents as possible stay on the queue they worked in t−1 (an exact
-    assignment problem, ``scipy.optimize.linear_sum_assignment``). Pinned
-    agent-intervals stay as they are. The result is kept only if it has fewer
-    switches in total (the step is greedy in time). Intervals with more than
-    ``max_agents`` working agents keep their assignment (cost grows quadratically).
+    while as few as possible switch from the queue they worked in t−1, then as many as
+    possible stay on it: an exact transportation problem (``solvers.transport``) from
+    the kinds of agents (same skills, same queue in t−1) to the places of t (each
+    queue's seats, and idle), cost (agents + 1) to switch, −1 to stay, 0 for whoever was idle
+    or off in t−1 and for idle places; an agent reaches only the queues of its skills.
+    Pinned agent-intervals stay as they are. The result is kept only if it has fewer
+    switches in total (the step is greedy in time). Within a kind, agents take places
+    in scenario order: the queue they stay on first, then the others in queue order,
+    idle last.
     """
-    import numpy as np
-    from scipy.optimize import linear_sum_assignment
+    from optistaff.solvers.transport import least_cost_transport
 
     out = dict(assignment)
     pinned = {(p.agent, t) for p in problem.scenario.pins for t in range(p.start, p.end)}
-    skill_row: dict[str, np.ndarray] = {}
+    skills_of: dict[str, tuple[int, ...]] = {}
     for g in problem.groups:
-        row = np.zeros(problem.n_queues, dtype=bool)
-        row[list(g.skills)] = True
         for a in g.members:
-            skill_row[a] = row
+            skills_of[a] = g.skills
     by_t: dict[int, list[str]] = {}
     order = {a.id: i for i, a in enumerate(problem.scenario.agents)}
     for agent, t in assignment:
         if (agent, t) not in pinned:
             by_t.setdefault(t, []).append(agent)
-    queue_ids = np.arange(problem.n_queues)
+    idle = problem.n_queues  # the sink of the idle places
     for t in sorted(by_t):
-        agents = sorted(by_t[t], key=order.__getitem__)
-        if len(agents) > max_agents or t == 0:
+        if t == 0:
             continue
-        slots: list[int | None] = [out[(a, t)] for a in agents]
-        slots.sort(key=lambda q: (q is None, -1 if q is None else q))
-        slot_q = np.array([-1 if q is None else q for q in slots])
-        before = np.array([-1 if (b := out.get((a, t - 1))) is None else b for a in agents])[
-            :, None
-        ]
-        skilled = np.stack([skill_row[a] for a in agents])
-        # an agent's cost for a slot depends only on the slot's queue: one column per
-        # queue (1 to switch, -0.001 to stay, 0 for whoever was idle, 1e9 without the
-        # skill) plus one for the idle slots (0: anyone may be idle), then one per slot
-        by_queue = np.where(before >= 0, np.where(queue_ids == before, -1e-3, 1.0), 0.0)
-        by_queue = np.hstack([np.where(skilled, by_queue, 1e9), np.zeros((len(agents), 1))])
-        cost = by_queue[:, np.where(slot_q < 0, problem.n_queues, slot_q)]
-        rows, cols = linear_sum_assignment(cost)
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            out[(agents[i], t)] = slots[j]
+        agents = sorted(by_t[t], key=order.__getitem__)
+        seats = Counter(idle if (q := out[(a, t)]) is None else q for a in agents)
+        kinds: dict[tuple[tuple[int, ...], int | None], list[str]] = {}
+        for a in agents:
+            kinds.setdefault((skills_of[a], out.get((a, t - 1))), []).append(a)
+        sinks = sorted(seats)
+        switch = len(agents) + 1  # a switch outweighs every stay: fewest switches first
+        column = {q: j for j, q in enumerate(sinks)}
+        arcs: list[tuple[int, int, int]] = []
+        for i, (skills, before) in enumerate(kinds):
+            for q in sinks:
+                if q == idle:
+                    cost = 0
+                elif q not in skills:
+                    continue
+                elif before is None:
+                    cost = 0
+                else:
+                    cost = -1 if q == before else switch
+                arcs.append((i, column[q], cost))
+        flows = least_cost_transport(
+            [len(members) for members in kinds.values()], [seats[q] for q in sinks], arcs
+        )
+        for i, ((_skills, before), members) in enumerate(kinds.items()):
+            places: list[int | None] = []
+            for q in sorted(sinks, key=lambda q: (q != before, q)):
+                places += [None if q == idle else q] * flows.get((i, column[q]), 0)
+            for a, q in zip(members, places, strict=True):
+                out[(a, t)] = q
     if _switches(out) < _switches(assignment):
         return out
     return dict(assignment)
