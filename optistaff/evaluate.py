@@ -11,15 +11,18 @@ import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optistaff import queueing, time_varying
+from optistaff import queueing
 from optistaff.plan_schema import STAFFING_COLUMNS, TIME_VARYING_COLUMNS, Objective, QueueTotals
 from optistaff.scenario import Queue, QueueModelName, Scenario
+
+if TYPE_CHECKING:  # (imported where used: numba's kernels cost ~0.3 s, stationary plans skip it)
+    from optistaff import time_varying
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ def evaluate(
     labels = h.labels()
     per_queue_rows: list[list[dict[str, Any]]] = []
     varying = (queue_model or scenario.policy.queue_model) == "time_varying"
+    if varying:
+        from optistaff import time_varying
     days = (
         time_varying.evaluate_days(
             [time_varying.day_of(scenario, qi, n[qi]) for qi in range(Q)],

@@ -9,11 +9,9 @@ Each step is public: :func:`optistaff.loading.load_scenario`,
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
 import platform
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +36,7 @@ from optistaff.plan_schema import (
     Versions,
 )
 from optistaff.scenario import QueueModelName, Scenario
-from optistaff.solvers import ProgressCallback, SolveStatus, clock
+from optistaff.solvers import ProgressCallback, SolveStatus, Strategy, clock
 
 #: Called with every plan :func:`solve` returns. The test suite registers the independent
 #: plan checker here, so that every plan any test produces is verified.
@@ -99,9 +97,6 @@ def solve(
     reproduce exactly). It runs on one thread; the time limit does not apply.
     """
     from optistaff.loading import load_scenario
-    from optistaff.solvers.carry_over import solve_carry_over
-    from optistaff.solvers.decomposition import solve_allocation
-    from optistaff.solvers.leximin import solve_leximin
 
     clock_start = time.monotonic()
     started = clock_start if started is None else started
@@ -132,18 +127,10 @@ def solve(
     if policy.queue_model == "time_varying":
         _refuse_days_beyond_the_limit(problem)
     identity = build_problem(scenario) if policy.switch_penalty > 0 else None
-    # naming the agents needs scipy.optimize (~0.2-0.5 s to import): a large center
-    # imports it in the background during the search; on a small one that import would
-    # compete with the tables and the search for the GIL (measured on a 300-agent center,
-    # 2 cores: 0.66-0.74 s without it, 0.81-0.97 s with it), so it waits for naming
-    if _agent_intervals(problem) >= _PREFETCH_AGENT_INTERVALS:
-        _prefetch("scipy.optimize")
     built = time.monotonic()
     finishing = finishing_estimate_s(problem)
     varying = policy.queue_model == "time_varying"
-    strategy = solve_carry_over if varying else solve_allocation
-    if policy.objective == "equity":
-        strategy = solve_leximin
+    strategy = _strategy(policy.objective, varying)
     limit = max(policy.time_limit_s - (built - started) - finishing, 0.01)
     with contextlib.ExitStack() as counted:
         work = None
@@ -234,6 +221,22 @@ def solve(
     for hook in PLAN_HOOKS:
         hook(plan)
     return plan
+
+
+def _strategy(objective: str, varying: bool) -> Strategy:
+    """The decomposition strategy for the objective and queue model, imported only when
+    chosen (the time-varying one loads numba's kernels, ~0.3 s a start)."""
+    if objective == "equity":
+        from optistaff.solvers.leximin import solve_leximin
+
+        return solve_leximin
+    if varying:
+        from optistaff.solvers.carry_over import solve_carry_over
+
+        return solve_carry_over
+    from optistaff.solvers.decomposition import solve_allocation
+
+    return solve_allocation
 
 
 def _refuse_days_beyond_the_limit(problem: AllocationProblem) -> None:
@@ -380,26 +383,10 @@ def evaluate_plan(plan: Plan, queue_model: QueueModelName) -> Plan:
     )
 
 
-def _prefetch(module: str) -> None:
-    """Import ``module`` in a background thread while tables and the search run (both
-    mostly outside the GIL); a later import waits for it to finish (import lock)."""
-    if module not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=(module,), name="optistaff-prefetch", daemon=True
-        ).start()
-
-
 # Seconds per agent-interval to name the agents, evaluate the plan and write it,
 # measured on generated centers of 300-10,000 agents on a 2-core machine (about 1.8e-5
 # on 10,000 agents, writing included), with margin.
 _FINISH_S_PER_AGENT_INTERVAL = 2.5e-5
-
-
-# Agent-intervals from which scipy.optimize is imported in the background during the
-# search (below, importing it at naming time is cheaper than the contention).
-_PREFETCH_AGENT_INTERVALS = 50_000
-# Seconds to import scipy.optimize when naming needs it and nobody imported it yet.
-_IMPORT_S = 0.4
 
 
 def _agent_intervals(problem: AllocationProblem) -> int:
@@ -408,13 +395,8 @@ def _agent_intervals(problem: AllocationProblem) -> int:
 
 def finishing_estimate_s(problem: AllocationProblem) -> float:
     """Seconds the steps after the solver are expected to take (naming the agents,
-    evaluating, writing the plan, and importing scipy.optimize for the naming when no
-    background import started): the time limit reserves them."""
-    agent_intervals = _agent_intervals(problem)
-    late_import = agent_intervals < _PREFETCH_AGENT_INTERVALS and (
-        "scipy.optimize" not in sys.modules
-    )
-    return 0.05 + _FINISH_S_PER_AGENT_INTERVAL * agent_intervals + (_IMPORT_S if late_import else 0)
+    evaluating, writing the plan): the time limit reserves them."""
+    return 0.05 + _FINISH_S_PER_AGENT_INTERVAL * _agent_intervals(problem)
 
 
 def _assignment_frame(

@@ -7,9 +7,14 @@ Every native status is mapped to one :class:`SolveStatus`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from optistaff.formulation import AllocationProblem
 
 
 class SolveStatus(StrEnum):
@@ -60,3 +65,23 @@ class SolverResult:
     backend: str
     decomposition: str
     stats: dict[str, float | int | str] = field(default_factory=dict)
+
+
+class Strategy(Protocol):
+    """A decomposition strategy: what ``pipeline.solve`` calls (``solve_allocation``,
+    ``solve_carry_over``, ``solve_leximin``). ``problem`` is the pooled problem,
+    ``identity`` the identity one when switches count; counts refer to ``identity``'s
+    groups when given, else ``problem``'s."""
+
+    def __call__(
+        self,
+        problem: AllocationProblem,
+        *,
+        identity: AllocationProblem | None = None,
+        time_limit_s: float,
+        mip_gap: float,
+        threads: int,
+        seed: int,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> SolverResult: ...
