@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -395,3 +396,17 @@ def test_warnings_are_printed(tmp_path: Path) -> None:
     result, _ = run_validate(tmp_path, case)
     assert result.exit_code == 0, result.output
     assert "agent 'zed' has no available interval" in result.output
+
+
+def test_the_command_list_reads_each_commands_own_help() -> None:
+    """``optistaff --help`` lists the commands without importing them: each line is what
+    the imported command's own short help says, at any width."""
+    from optistaff.cli import COMMANDS, main, short_help
+
+    ctx = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(ctx, name)
+        assert command is not None
+        for limit in (30, 45, 66, 200):
+            expected = command.get_short_help_str(limit)
+            assert short_help(name, limit) == expected, (name, limit)
