@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optistaff import queueing
+from optistaff import curve_cache, queueing
 from optistaff.plan_schema import STAFFING_COLUMNS, TIME_VARYING_COLUMNS, Objective, QueueTotals
 from optistaff.scenario import Queue, QueueModelName, Scenario
 
@@ -54,7 +54,7 @@ def required_agents(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
 
 @functools.lru_cache(maxsize=256)
 def _required(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
-    out = queueing.required_agents(
+    out = curve_cache.required_agents(
         np.asarray(queue.forecast, dtype=float),
         np.asarray(queue.aht_s, dtype=float),
         interval_s,
@@ -72,7 +72,7 @@ def _required(queue: Queue, interval_s: float) -> npt.NDArray[np.int64]:
 def _stationary(queue: Queue, interval_s: float, agents: tuple[int, ...]) -> queueing.Performance:
     """The stationary figures of ``queue`` with ``agents`` per interval, remembered:
     evaluating the actions of a re-plan changes one or two queues at a time."""
-    perf = queueing.performance(
+    perf = curve_cache.performance(
         np.asarray(queue.forecast, dtype=float),
         np.asarray(queue.aht_s, dtype=float),
         interval_s,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optistaff import queueing
+from optistaff import curve_cache
 from optistaff.scenario import Queue, Scenario
 
 
@@ -314,7 +314,7 @@ def _queue_curves(
     if not ts:
         empty = np.zeros(0)
         return QueueCurves(qi, (), sizes, row, n, lam, aht, empty, empty, empty)
-    perf = queueing.performance(
+    perf = curve_cache.performance(
         lam, aht, h.interval_s, queue.answer_within_s, n, patience_s=queue.patience_s
     )
     sl = np.nan_to_num(perf.service_level, nan=0.0)

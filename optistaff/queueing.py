@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 __all__ = ["Performance", "curves", "offered_load", "performance", "required_agents"]
 
@@ -145,6 +144,8 @@ def _erlang_c_scalar(
     a = c * h / d
     if n <= a:
         return _scalar_performance(0.0, 0.0, nan, 1.0)
+    from scipy import special  # (where used: ~0.2 s to import, a cached run needs none)
+
     q = float(special.gammaincc(n, a))
     if not q > 1e-250:
         return None  # (the far tail: the general path's series)
@@ -178,6 +179,8 @@ def _log_poisson_scalar(k: float, lam: float) -> float:
             1.0 / 12 - k2 * (1.0 / 360 - k2 * (1.0 / 1260 - k2 * (1.0 / 1680 - k2 / 1188)))
         ) / k
     else:
+        from scipy import special
+
         stirl = float(special.gammaln(k + 1)) - (k + 0.5) * math.log(k) + k - 0.5 * _LOG_2PI
     if abs(k - lam) < 0.1 * (k + lam):
         v = (k - lam) / (k + lam)
@@ -481,6 +484,8 @@ def _erlang_a(
     y = a * p / h  # lambda / theta
     w = _waiting_integrals(x, y, t / p, need_asa)
     log_r = _log_erlang_b_odds(n, a) - w.log_big_a  # log((1-B)/(B 𝒜))
+    from scipy import special
+
     p_wait = special.expit(-log_r)
     p_now = special.expit(log_r)
     answered = p_now + p_wait * w.p_answer
@@ -601,6 +606,8 @@ def _left_edges(b: FloatArray, y: FloatArray, top: FloatArray) -> FloatArray:
 
 def _log_erlang_b_odds(n: FloatArray, a: FloatArray) -> FloatArray:
     """log((1 - B)/B) for Erlang B(n, a), n >= 1, a > 0: log Q(n, a) - log pois(n; a)."""
+    from scipy import special
+
     q = special.gammaincc(n, a)
     out = np.empty(n.shape)
     ok = q > 1e-250
@@ -633,6 +640,8 @@ def _stirlerr(k: FloatArray) -> FloatArray:
     k2 = 1.0 / (kb * kb)
     series = (1.0 / 12 - k2 * (1.0 / 360 - k2 * (1.0 / 1260 - k2 * (1.0 / 1680 - k2 / 1188)))) / kb
     ks = np.where(big, 1.0, k)
+    from scipy import special
+
     direct = special.gammaln(ks + 1) - (ks + 0.5) * np.log(ks) + ks - 0.5 * _LOG_2PI
     return np.where(big, series, direct)
 

@@ -4,6 +4,10 @@ plan's files with the independent checker (session-scoped, so hypothesis tests m
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,14 @@ from checker import CheckReport, check_plan_dir
 from optistaff.scenario import Scenario
 
 SolveChecked = Callable[..., tuple[Any, CheckReport]]
+
+# The queue-figure cache (optistaff/curve_cache.py) in a directory of this session only,
+# fresh and removed at the end (subprocesses inherit it): the suite uses the cache as a
+# planner's re-runs do, and never a developer's own.
+_CACHE = tempfile.mkdtemp(prefix="optistaff-test-cache-")
+os.environ["OPTISTAFF_CACHE_DIR"] = _CACHE
+os.environ.pop("OPTISTAFF_CACHE", None)
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
