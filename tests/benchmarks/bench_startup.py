@@ -3,7 +3,7 @@ every tenth of a second goes, against a general MIP solver per interval (HiGHS).
 
 Run::
 
-    .venv/bin/python -m pip install highspy   # (the reference; not a dependency)
+    .venv/bin/pip install -e ".[bench]"   # (highspy, the reference)
     .venv/bin/python tests/benchmarks/bench_startup.py [--repeat 5] [--tightness 0.85,1.10]
 
 Cases: ``optistaff generate --agents 300 --queues 10 --intervals 56 --tightness T``
