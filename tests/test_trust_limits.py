@@ -265,7 +265,7 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
     from optistaff.solvers import SolveStatus
 
     plan = optistaff.solve(stationary(MICHELLE))
-    assert short_search_warning(plan) is None  # optimal: nothing to say
+    assert short_search_warning(plan, 1.0) is None  # optimal: nothing to say
 
     def stopped(limit: float, search: float) -> optistaff.Plan:
         summary: PlanSummary = {
@@ -275,10 +275,14 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
         }
         return replace(plan, status=SolveStatus.FEASIBLE, summary=summary)
 
-    warning = short_search_warning(stopped(10.0, 0.01))
+    warning = short_search_warning(stopped(10.0, 0.01), 9.5)
     assert warning is not None and "only 0.0 s of the 10 s time limit" in warning
-    assert short_search_warning(stopped(10.0, 2.4)) is not None
-    assert short_search_warning(stopped(10.0, 2.5)) is None
+    assert "took 9.5 s" in warning
+    assert short_search_warning(stopped(10.0, 2.4), 10.0) is not None
+    assert short_search_warning(stopped(10.0, 2.5), 10.0) is None
+    below = short_search_warning(stopped(5.0, 0.01), 24.61)
+    assert below is not None and "below this scenario's fixed work" in below
+    assert "took 24.6 s" in below and "above 25 s" in below
 
 
 def test_a_time_varying_day_beyond_the_time_limit_is_refused_at_once(tmp_path: Path) -> None:

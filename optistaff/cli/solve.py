@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import click
@@ -32,22 +33,34 @@ def output_console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=True)
 
 
-def short_search_warning(plan: Plan) -> str | None:
-    """A plan stopped by the time limit whose search had under a quarter of it: the
-    fixed steps (reading, tables, naming, writing) took the rest, so more time would
-    buy a much better plan."""
+def short_search_warning(plan: Plan, elapsed_s: float) -> str | None:
+    """A plan stopped by the time limit whose search had under a quarter of it: the fixed
+    work (everything but the search: start-up, reading, tables, naming, evaluation,
+    writing; ``elapsed_s`` is the whole command so far) took the rest. Says how long that
+    work took, so that the planner knows the least limit that buys a search; when the
+    limit is below it, the command ended as soon as that work was done."""
     if plan.status != SolveStatus.FEASIBLE or plan.summary["solver"].get("optimised_for"):
         return None
     if plan.summary.get("queue_model") == "time_varying":
         return None  # (feasible by its method, not by the time limit: models/13-carry-over.md)
+    if "work_limit" in plan.summary["solver"]:
+        return None  # (a limit on the search's work: the fixed work is not part of it)
     limit = float(plan.summary["solver"]["time_limit_s"])
     search = float(plan.summary["timing"]["solve_s"])
     if search >= 0.25 * limit:
         return None
+    fixed = max(elapsed_s - search, 0.0)
+    if fixed > limit:
+        return (
+            f"the time limit ({limit:g} s) is below this scenario's fixed work: start-up, "
+            f"reading, tables, naming, evaluation and writing took {fixed:.1f} s here, "
+            f"and the search had {search:.1f} s; the plan was written as soon as that work "
+            f"was done. A --time-limit above {fixed:.0f} s gives the search time"
+        )
     return (
-        f"the search had only {search:.1f} s of the {limit:g} s time limit: reading the "
-        "scenario, building the tables and writing the plan take the rest on a center "
-        "this size; a longer --time-limit gives a better plan and a smaller gap"
+        f"the search had only {search:.1f} s of the {limit:g} s time limit: the fixed work "
+        f"(start-up, reading, tables, naming, evaluation, writing) took {fixed:.1f} s on a "
+        "center this size; a longer --time-limit gives a better plan and a smaller gap"
     )
 
 
@@ -110,11 +123,11 @@ def command(
             f"{p.agent}→{p.queue or 'unassigned'} {p.from_}-{p.to}" for p in loaded.pins
         )
         raise SolveError(f"the pins cannot all hold together; no plan written. Pins: {pins}")
-    hurried = short_search_warning(plan)
-    if hurried is not None:
-        err.print(f"[yellow]warning:[/] {hurried}")
     directory = output if output is not None else Path("plans") / loaded.name
     written = plan.write(directory)
+    hurried = short_search_warning(plan, time.monotonic() - started)
+    if hurried is not None:
+        err.print(f"[yellow]warning:[/] {hurried}")
     if as_json:
         summary = json.loads((written / "summary.json").read_text())
         click.echo(json.dumps(summary, indent=2))

@@ -4,11 +4,12 @@ Run: ``.venv/bin/python tests/benchmarks/bench_time_limit.py [--repeat N] [--lim
 [SCENARIO]``. For each limit, solves the scenario (default: the largest example,
 ``scenarios/contact-center-overtime.yaml``) N times through the real command,
 ``optistaff solve SCENARIO --time-limit S -o DIR --json``, in a fresh process, and
-prints the wall time of the whole command (a fresh interpreter: start-up, imports,
-loading, tables, search, naming, evaluation, writing), the solve time ``summary.json``
-reports (its ``timing.total_s``), how far the command's wall time is over the limit,
-and the status, objective, bound and gap of the plan written. The promise is a plan
-within a second of the limit: ``over`` (wall − limit) should stay under 1 s.
+prints the wall time of the whole command (the installed console script in a fresh
+process: start-up, imports, loading, tables, search, naming, evaluation, writing,
+exit), the fixed work the command's warning reports when the search had little of the
+limit (everything but the search), how far the wall time is over the limit (or over
+that fixed work, when the limit is below it), and the status, objective, bound and gap
+of the plan written. The promise: ``over`` stays under 1 s.
 
 XL (the issue's example), after ``optistaff generate --agents 10000 --queues 100
 --intervals 96 --tightness 0.85 -o /tmp/xl/center.yaml``::
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -32,13 +34,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "scenarios" / "contact-center-overtime.yaml"
 
 
-def run_once(scenario: Path, limit: float, out: Path) -> tuple[float, dict]:
+def run_once(scenario: Path, limit: float, out: Path) -> tuple[float, dict, float | None]:
+    """The installed console script, as a planner runs it; wall time, summary.json, and
+    the fixed work the command's warning reports (None: no warning)."""
     start = time.perf_counter()
     done = subprocess.run(
         [
-            sys.executable,
-            "-c",
-            "from optistaff.cli import main; main()",
+            str(Path(sys.executable).parent / "optistaff"),
             "solve",
             "--queue-model",
             "stationary",
@@ -56,7 +58,8 @@ def run_once(scenario: Path, limit: float, out: Path) -> tuple[float, dict]:
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"exit {done.returncode}: {done.stderr}")
-    return wall, json.loads(done.stdout)
+    said = re.search(r"took (\d+(?:\.\d+)?) s", " ".join(done.stderr.split()))
+    return wall, json.loads(done.stdout), None if said is None else float(said.group(1))
 
 
 def main() -> None:
@@ -67,29 +70,34 @@ def main() -> None:
     args = parser.parse_args()
     print(f"scenario: {args.scenario.name}")
     print(
-        f"{'limit s':>7} {'wall s':>7} {'solve s':>8} {'over s':>7} {'status':9} "
+        f"{'limit s':>7} {'wall s':>7} {'fixed s':>7} {'over s':>7} {'status':9} "
         f"{'total':>12} {'bound':>12} {'gap':>9} {'decomposition':24}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for limit in args.limits:
             overs = []
             for i in range(args.repeat):
-                wall, summary = run_once(args.scenario, limit, Path(tmp) / f"plan-{limit}-{i}")
-                solve_s = summary["timing"]["total_s"]
-                overs.append(wall - limit)
+                out = Path(tmp) / f"plan-{limit}-{i}"
+                wall, summary, fixed = run_once(args.scenario, limit, out)
+                # the promise: within a second of the limit, or of the fixed work the
+                # warning reports when the limit is below it
+                target = max(limit, fixed or 0.0)
+                overs.append(wall - target)
                 bound = summary["bound"]
                 gap = summary["gap"]
                 print(
-                    f"{limit:>7.2f} {wall:>7.2f} {solve_s:>8.2f} {wall - limit:>7.2f} "
-                    f"{summary['status']:9} {summary['objective']['total']:>12.3f} "
+                    f"{limit:>7.2f} {wall:>7.2f} {'-' if fixed is None else f'{fixed:.1f}':>7} "
+                    f"{wall - target:>7.2f} {summary['status']:9} "
+                    f"{summary['objective']['total']:>12.3f} "
                     f"{'-' if bound is None else f'{bound:.3f}':>12} "
                     f"{'-' if gap is None else f'{gap:.2e}':>9} "
                     f"{summary['solver']['decomposition']:24}"
                 )
             print(
-                f"  limit {limit:g} s: the command over the limit by {min(overs):.2f} s best, "
-                f"{statistics.median(overs):.2f} s median, {max(overs):.2f} s worst "
-                f"({'within' if max(overs) <= 1.0 else 'NOT within'} a second)"
+                f"  limit {limit:g} s: the command over max(limit, fixed work) by "
+                f"{min(overs):.2f} s best, {statistics.median(overs):.2f} s median, "
+                f"{max(overs):.2f} s worst ({'within' if max(overs) <= 1.0 else 'NOT within'} "
+                "a second)"
             )
 
 
