@@ -108,12 +108,16 @@ class AllocationProblem:
         return bool(self.daily) or pol.switch_penalty > 0 or any(g.optional for g in self.groups)
 
 
-def build_problem(scenario: Scenario, *, pooled: bool = False) -> AllocationProblem:
+def build_problem(
+    scenario: Scenario, *, pooled: bool = False, like: AllocationProblem | None = None
+) -> AllocationProblem:
     """Group agents and tabulate the exact value and shortfall curves.
 
     With ``pooled``, agents who are neither optional nor pinned are pooled per interval
     by skill profile (``pool_agents``): exact for every objective that does not depend
-    on who works where over time, i.e. all but the switch penalty.
+    on who works where over time, i.e. all but the switch penalty. ``like``: a problem
+    of the same scenario (the other grouping) whose curves and tables are reused when
+    every cell can hold the same number of agents (they are then the same tables).
     """
     groups = group_agents(scenario)
     if pooled:
@@ -128,10 +132,17 @@ def build_problem(scenario: Scenario, *, pooled: bool = False) -> AllocationProb
                 if pin == -1 or pin == q:
                     eligible[(q, t)].append(g.index)
     frozen_eligible = {k: tuple(v) for k, v in eligible.items()}
-    curves = tuple(
-        queue_curves(scenario, {k: sum(groups[g].size for g in v) for k, v in eligible.items()})
-    )
-    tables = tables_of(scenario, list(curves))
+    sizes = {k: sum(groups[g].size for g in v) for k, v in eligible.items()}
+    if (
+        like is not None
+        and like.scenario is scenario
+        and like.curves is not None
+        and sizes == {k: like.max_agents(*k) for k in like.eligible}
+    ):
+        curves, tables = like.curves, like.tables
+    else:
+        curves = tuple(queue_curves(scenario, sizes))
+        tables = tables_of(scenario, list(curves))
     daily: dict[int, float] = {}
     for qi, queue in enumerate(scenario.queues):
         if queue.daily_service_level is not None and sum(queue.forecast) > 0:

@@ -126,7 +126,7 @@ def solve(
     problem = build_problem(scenario, pooled=True)
     if policy.queue_model == "time_varying":
         _refuse_days_beyond_the_limit(problem)
-    identity = build_problem(scenario) if policy.switch_penalty > 0 else None
+    identity = build_problem(scenario, like=problem) if policy.switch_penalty > 0 else None
     built = time.monotonic()
     finishing = finishing_estimate_s(problem)
     varying = policy.queue_model == "time_varying"

@@ -155,3 +155,20 @@ def test_off_and_the_default_place(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.delenv("OPTISTAFF_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert curve_cache.directory() == tmp_path / "optistaff"
+
+
+def test_the_identity_problem_reuses_the_pooled_problems_tables() -> None:
+    """A switch penalty needs both groupings of the same agents: the second reuses the
+    first's tables (the same cells, the same agent counts), equal to its own."""
+    from optistaff.formulation import build_problem
+
+    scenario = optistaff.load_scenario(str(SCENARIOS / "contact-center-sla.yaml"))
+    pooled = build_problem(scenario, pooled=True)
+    reused = build_problem(scenario, like=pooled)
+    fresh = build_problem(scenario)
+    assert reused.tables is pooled.tables and reused.curves is pooled.curves
+    assert reused.tables.keys() == fresh.tables.keys()
+    for key, table in fresh.tables.items():
+        assert np.array_equal(reused.tables[key].value, table.value), key
+        assert np.array_equal(reused.tables[key].shortfall, table.shortfall), key
+    assert reused.groups == fresh.groups and reused.eligible == fresh.eligible

@@ -169,8 +169,11 @@ def improve(
             m: dict[int, int] = m,
             plans: list[dict[tuple[int, int, int], int]] = plans,
         ) -> tuple[dict[tuple[int, int, int], int], int | None]:
-            if stop is not None and stop():
-                return plans[t], None  # stopped (Ctrl-C): the round ends at once
+            if (stop is not None and stop()) or clock.now() >= deadline:
+                # stopped (Ctrl-C) or out of time: the round ends at once (an interval's
+                # search past the deadline would still cost its root relaxation, ~30 ms
+                # on a 100-queue interval: a whole round's worth on a large center)
+                return plans[t], None
             return _interval(
                 data[t],
                 tables,
@@ -185,7 +188,7 @@ def improve(
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             got = list(pool.map(clock.carried(one), range(T)))
-        # (a round cut short by the deadline still has valid plans and bounds)
+        # (a round cut short is dropped: its intervals' plans at different θ's)
         if any(lb is None for _, lb in got):
             break
         rounds += 1

@@ -156,18 +156,15 @@ def breakdown(scenario: Path, out: Path, env: dict[str, str]) -> list[tuple[str,
          "import optistaff.pipeline, optistaff.solvers.decomposition"],
         check=True, capture_output=True, text=True, env=env,
     )  # fmt: skip
-    tops: dict[str, float] = {}
+    own: dict[str, float] = {}  # each module's own import time, by top-level package
     for line in done.stderr.splitlines():
-        m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
-        if m and not m.group(2).startswith(" "):
-            tops[m.group(2)] = int(m.group(1)) / 1e6
-    heavy = {"numpy", "pandas", "ortools", "pydantic", "yaml", "rich", "click", "pyarrow"}
-    grouped: dict[str, float] = {}
-    for name, seconds in tops.items():
-        root = name.split(".")[0]
-        key = f"import {root}" if root in heavy or root == "optistaff" else "import (other)"
-        grouped[key] = grouped.get(key, 0.0) + seconds
-    rows += sorted(grouped.items(), key=lambda kv: -kv[1])
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| ( *)(\S+)$", line)
+        if m:
+            root = m.group(3).split(".")[0]
+            own[root] = own.get(root, 0.0) + int(m.group(1)) / 1e6
+    big = sorted(((k, v) for k, v in own.items() if v >= 0.01), key=lambda kv: -kv[1])
+    rows += [(f"import {name}", seconds) for name, seconds in big]
+    rows.append(("import (every other package)", sum(v for v in own.values() if v < 0.01)))
     job = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--phases", str(scenario), str(out)],
         check=True, capture_output=True, text=True, env=env,
