@@ -164,6 +164,9 @@ class Timing(TypedDict):
     build_s: float
     solve_s: float
     total_s: float
+    #: the seconds the time limit left the search (after start-up, reading, the tables
+    #: and the finishing steps' estimate); absent for a work-limited solve
+    search_budget_s: NotRequired[float]
 
 
 class PlanSummary(TypedDict):

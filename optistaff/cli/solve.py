@@ -46,7 +46,9 @@ def short_search_warning(plan: Plan, elapsed_s: float) -> str | None:
     if "work_limit" in plan.summary["solver"]:
         return None  # (a limit on the search's work: the fixed work is not part of it)
     limit = float(plan.summary["solver"]["time_limit_s"])
-    search = float(plan.summary["timing"]["solve_s"])
+    timing = plan.summary["timing"]
+    # (what the strategy spent beyond its budget did not stop at the limit: fixed work)
+    search = min(float(timing["solve_s"]), float(timing.get("search_budget_s", math.inf)))
     if search >= 0.25 * limit:
         return None
     fixed = max(elapsed_s - search, 0.0)
