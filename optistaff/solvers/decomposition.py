@@ -66,6 +66,10 @@ STEP1_SHARE = 0.3
 # Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
 LAGRANGIAN_SHARE = 0.15
 
+# When no horizon model fits the time: the fraction step 1 may use with a daily minimum
+# (then the Lagrangian rounds their share, and each interval's best value the rest).
+NO_HORIZON_STEP1_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class _Solve:
@@ -158,6 +162,13 @@ def solve_allocation(
     # when a horizon model follows, step 1 (and the best-value bounds) leave it most of
     # the time: one hard interval must not use it all
     step1 = begun + STEP1_SHARE * time_limit_s if coupled else run.deadline
+    # no horizon model can be built and presolved in the time (a very large center):
+    # its share goes to the intervals, the priced daily minimums and the value bounds
+    # (with a daily minimum the best-value bounds take step 1's share again)
+    left_for_horizon = 1 - (2 if run.has_daily else 1) * STEP1_SHARE
+    horizon_fits = left_for_horizon * time_limit_s >= horizon_time_s(problem)
+    if coupled and not horizon_fits:
+        step1 = begun + (NO_HORIZON_STEP1_SHARE if run.has_daily else 0.85) * time_limit_s
     per = solve_intervals(problem, run.scales, threads, seed, stop, step1, mip_gap, progress, start)
     counts: Counts = {}
     called: dict[int, int] = {}
@@ -175,7 +186,8 @@ def solve_allocation(
         say("pricing the daily minimums")
         counts = _price_daily_minimums(run, per, counts, cuts)
     say("bounds from the intervals")
-    max_value = _cuts_from_intervals(run, per, cuts, step1) if not run.priced else []
+    bounds_until = None if horizon_fits else run.deadline
+    max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
 
     # 4. optional agents decided per interval where level 1 splits
     if run.has_optional:
@@ -200,6 +212,10 @@ def solve_allocation(
         and run.deadline - clock.now() >= horizon_time_s(problem)
     ):
         say("the whole horizon, agents pooled")
+        # it may use half of the time left, or all of it when the identity model could not
+        # be built in the other half anyway
+        left = run.deadline - clock.now()
+        share = 0.5 if 0.5 * left >= horizon_time_s(identity) else 1.0
         pooled = solve_pooled_horizon(
             problem,
             counts,
@@ -211,6 +227,7 @@ def solve_allocation(
             run.deadline,
             mip_gap,
             start,
+            share=share,
         )
         if pooled.status == SolveStatus.INFEASIBLE:
             return solver_result(SolveStatus.INFEASIBLE, {}, {}, [pooled], "monolithic", start)
@@ -256,10 +273,16 @@ def _price_daily_minimums(
 
 
 def _cuts_from_intervals(
-    run: _Solve, per: Sequence[BlockResult], cuts: Cuts, step1: float
+    run: _Solve,
+    per: Sequence[BlockResult],
+    cuts: Cuts,
+    step1: float,
+    until: float | None = None,
 ) -> list[BlockResult]:
     """Step 1's proven bounds as cuts; with a daily minimum also each interval's best
-    value regardless of shortfall (returned: a bound on level 2 for any plan)."""
+    value regardless of shortfall (returned: a bound on level 2 for any plan), searched
+    until ``until`` (default: 2 × STEP1_SHARE of the limit, leaving the horizon models
+    the rest)."""
     max_value: list[BlockResult] = []
     for t, res in enumerate(per):
         if not res.searched:  # out of time before any search: nothing proven
@@ -275,6 +298,8 @@ def _cuts_from_intervals(
         # each interval's best value regardless of shortfall (a bound)
         value_only = Scales(0.0, run.scales.value)
         bounds_until = max(step1, run.begun + 2 * STEP1_SHARE * run.time_limit_s)
+        if until is not None:
+            bounds_until = until
         max_value = solve_intervals(
             run.problem,
             value_only,
@@ -392,19 +417,24 @@ def solve_pooled_horizon(
     deadline: float,
     mip_gap: float,
     start: float,
+    share: float = 0.5,
 ) -> BlockResult:
     """With a switch penalty, before the identity model: the horizon model over the
     pooled groups (``models/07-decomposition.md``), exact for daily minimums and optional
     agents, blind to switching (pooled groups do not persist over time). It is far
     smaller than the identity model, its plan seeds that model, and its bounds hold for
     it: level 1 does not involve switching, and switching only lowers level 2. It may use
-    half of the time left."""
+    ``share`` of the time left."""
     b = build_model(problem, range(problem.n_intervals), scales)
     add_cuts(b, cuts, scales)
     for g in required or ():
         call_in_all(b, problem, problem, g)
     hint_solution(b, problem, counts, called, scales)
-    half = clock.now() + 0.5 * max(0.0, deadline - clock.now())
+    # (CP-SAT stops a large model some time after its limit: as in _solve_horizon)
+    half = min(
+        clock.now() + share * max(0.0, deadline - clock.now()),
+        deadline - 0.2 * horizon_time_s(problem),
+    )
     policy = problem.scenario.policy
     level1_known = policy.shortfall_price is None and not problem.daily
     return solve_lexicographic(
