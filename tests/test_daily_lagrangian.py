@@ -85,3 +85,85 @@ def test_a_stop_ends_the_rounds_at_once_with_the_plan_given() -> None:
         p, scales.shortfall, scales.value, consts, {}, None, stop=lambda: True, **kw
     )
     assert stopped.rounds == 0 and stopped.found_in == 0 and stopped.counts == {}
+
+
+def _required(scenario: Scenario) -> tuple[Any, set[int]]:
+    p = build_problem(scenario, pooled=True)
+    scales = scaling.choose_scales(p)
+    consts = [scaling.interval_constants(p, t, scales)[1] for t in range(p.n_intervals)]
+    rounds = daily_lagrangian.improve(
+        p,
+        scales.shortfall,
+        scales.value,
+        consts,
+        {},
+        None,
+        mip_gap=1e-6,
+        deadline=time.monotonic() + 10,
+        threads=1,
+    )
+    found = daily_lagrangian.required_groups(
+        p,
+        scales.shortfall,
+        scales.value,
+        consts,
+        rounds,
+        mip_gap=1e-6,
+        deadline=time.monotonic() + 10,
+    )
+    return p, found
+
+
+def _without_last_member(scenario: Scenario, p: Any, g: int) -> Scenario:
+    gone = p.groups[g].members[-1]
+    return tiny.replace_agents(scenario, [a for a in scenario.agents if a.id != gone])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tiny.tiny_scenarios(allow_price=False))
+def test_overtime_found_required_is_needed_by_every_level_1_optimum(scenario: Scenario) -> None:
+    """A group found required: brute force's least weighted shortfall without one of its
+    members is above S* (+ the contract's tolerance), so every plan attaining S* calls in
+    the whole group."""
+    p = build_problem(scenario, pooled=True)
+    if not p.daily or not any(g.optional for g in p.groups):
+        reject()
+    if scaling.choose_scales(p).shortfall <= 0:
+        reject()
+    try:
+        truth = brute.optimum(scenario)
+    except brute.TooBig:
+        reject()
+    p, found = _required(scenario)
+    for g in found:
+        fewer = brute.optimum(_without_last_member(scenario, p, g))
+        limit = truth.min_shortfall + brute.shortfall_tolerance(truth.min_shortfall)
+        assert fewer.min_shortfall > limit, (p.groups[g].members, fewer.min_shortfall, limit)
+
+
+def test_overtime_level_1_needs_is_found_and_overtime_it_does_not_is_left() -> None:
+    """A day with a daily minimum on std (Erlang C, 3.3 Erlangs in interval 1, where the
+    three regular agents answer nothing in time without a fourth): overtime agent x (std)
+    lifts the day's std; y (vip, no standards) only adds value. x is required, y is not: a wrong bound that flagged both would make the
+    brute-force test above fail (y's removal keeps S*)."""
+    h = tiny.horizon(3)
+    vip = tiny.queue(h, "vip", forecast=[2, 2, 2], value=4, aht_s=300)
+    std = tiny.queue(h, "std", forecast=[10, 20, 6], value=1, aht_s=300, daily_service_level=0.8)
+    agents = [
+        tiny.agent(h, "a", ["vip", "std"]),
+        tiny.agent(h, "b", ["vip", "std"]),
+        tiny.agent(h, "c", ["std"]),
+        tiny.agent(h, "x", ["std"], first=1, end=2, optional=True, cost=1.0),
+        tiny.agent(h, "y", ["vip"], first=1, end=2, optional=True, cost=1.0),
+    ]
+    scenario = tiny.scenario("overtime", h, [vip, std], agents)
+    p, found = _required(scenario)
+    names = {p.groups[g].members for g in found}
+    truth = brute.optimum(scenario)
+    assert names == {("x",)}, (names, truth.min_shortfall)
+    for g in (g for g in p.groups if g.optional):
+        fewer = brute.optimum(_without_last_member(scenario, p, g.index))
+        needed = fewer.min_shortfall > truth.min_shortfall + brute.shortfall_tolerance(
+            truth.min_shortfall
+        )
+        assert needed == (g.members == ("x",)), (g.members, fewer.min_shortfall)

@@ -115,6 +115,10 @@ class PricedRounds:
     bound: int | None
     found_in: int = 0
     rounds: int = 0
+    #: the multipliers (×K) of the round that gave ``bound``, and that round's proven
+    #: per-interval parts (K-scaled): for :func:`required_groups`
+    multipliers: dict[int, int] | None = None
+    parts: list[int] | None = None
 
 
 def improve(
@@ -148,6 +152,9 @@ def improve(
         {k: v for k, v in counts.items() if k[2] == t} for t in range(T)
     ]
     theta = dict.fromkeys(tables.rhs, 0.0)
+    # the bound's multipliers and parts: at θ = 0 the per-interval bounds (K-scaled)
+    best_m: dict[int, int] | None = dict.fromkeys(tables.rhs, 0) if bounds is not None else None
+    best_parts: list[int | None] | None = [K * b for b in bounds] if bounds is not None else None
     g = deficits(tables, n0)
     lb_now = bound
     step = 1.0
@@ -204,6 +211,7 @@ def improve(
         improved = False
         if bound is None or lb > bound:
             bound, improved = lb, True
+            best_m, best_parts = dict(m), [lb_t for _, lb_t in got]
         lb_now = lb
         if s < best.level1 or (s == best.level1 and v > best.value):
             best = PricedRounds(merged, s, v, bound, rounds)
@@ -215,7 +223,67 @@ def improve(
             if step < 1e-3:
                 break
     best.bound, best.rounds = bound, rounds
+    proven_parts = best_parts is not None and all(x is not None for x in best_parts)
+    if best_m is not None and best_parts is not None and proven_parts:
+        best.multipliers = best_m
+        best.parts = [int(x) for x in best_parts if x is not None]
     return best
+
+
+def required_groups(
+    p: AllocationProblem,
+    short_scale: float,
+    value_scale: float,
+    value_consts: list[float],
+    rounds: PricedRounds,
+    *,
+    mip_gap: float,
+    deadline: float,
+) -> set[int]:
+    """Optional groups whose every member level 1 needs, with daily minimums
+    (``models/11-daily-lagrangian.md``, *Required overtime*).
+
+    When the rounds proved level 1's optimum (their best plan attains their bound, S*),
+    the multipliers θ of the bound's round give, for the problem with one member fewer
+    of an optional group g, the lower bound L'(θ): the intervals where g is not
+    available keep their proven parts, the others are searched again with g capped.
+    L'(θ) > S* + the contract's level-1 tolerance proves that every plan attaining S*
+    calls in all of g. Groups not shown so are left undecided (an empty set is always
+    right)."""
+    if rounds.multipliers is None or rounds.parts is None or rounds.bound is None:
+        return set()
+    if rounds.level1 > rounds.bound:
+        return set()  # level 1 not proven: nothing to compare against
+    tables = daily_tables(p, short_scale, value_scale)
+    m = rounds.multipliers
+    const = sum(m[q] * tables.rhs[q] for q in m)
+    const -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
+    s_star = rounds.level1
+    # the contract's level-1 tolerance (models/00-contract.md), in scaled units; the
+    # constants of S (n = 0 values, K) are left out of level1 and bound alike
+    tol = math.ceil(max(1e-7, 1e-9 * abs(s_star) / max(short_scale, 1e-300)) * short_scale)
+    required: set[int] = set()
+    for group in p.groups:
+        if not group.optional or group.called_in_by_pin or group.size == 0:
+            continue
+        if clock.now() >= deadline:
+            break  # only what is proven counts
+        fewer = replace(group, members=group.members[:-1])
+        q_groups = tuple(fewer if h.index == group.index else h for h in p.groups)
+        p_fewer = replace(p, groups=q_groups)
+        total = const
+        for t, available in enumerate(group.available):
+            if not available:
+                total += rounds.parts[t]
+                continue
+            data = interval_search.interval_data(p_fewer, t, short_scale, value_scale)
+            _plan, lb = _interval(
+                data, tables, m, short_scale, value_scale, value_consts[t], mip_gap, deadline, {}
+            )
+            total += lb
+        if math.ceil(total / K) > s_star + tol:
+            required.add(group.index)
+    return required
 
 
 def _interval(

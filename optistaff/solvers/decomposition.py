@@ -41,6 +41,7 @@ from optistaff.solvers import (
     daily_lagrangian,
 )
 from optistaff.solvers.cpsat import (
+    CpsatModel,
     Runner,
     add_cuts,
     build_model,
@@ -65,6 +66,10 @@ STEP1_SHARE = 0.3
 
 # Fraction of the time limit the daily minimums' Lagrangian rounds may use (note 11).
 LAGRANGIAN_SHARE = 0.15
+
+# Fraction of the time limit the detection of required overtime may use with a daily
+# minimum (note 11): one interval search per interval an optional group is available.
+REQUIRED_SHARE = 0.05
 
 # When no horizon model fits the time: the fraction step 1 may use with a daily minimum
 # (then the Lagrangian rounds their share, and each interval's best value the rest).
@@ -182,9 +187,10 @@ def solve_allocation(
 
     # 2.-3. one model over the horizon, seeded and cut by the per-interval results
     cuts = Cuts()
+    lag: daily_lagrangian.PricedRounds | None = None
     if run.has_daily and not run.priced and run.scales.shortfall > 0 and per:
         say("pricing the daily minimums")
-        counts = _price_daily_minimums(run, per, counts, cuts)
+        counts, lag = _price_daily_minimums(run, per, counts, cuts)
     say("bounds from the intervals")
     bounds_until = None if horizon_fits else run.deadline
     max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
@@ -197,6 +203,18 @@ def solve_allocation(
         if run.has_optional and not run.priced and not run.has_daily
         else None
     )
+    if run.has_optional and lag is not None:
+        # with daily minimums: overtime level 1 cannot do without (note 11), called in
+        # whole by the horizon models, its cost a floor under level 2's ceiling
+        required = daily_lagrangian.required_groups(
+            problem,
+            run.scales.shortfall,
+            run.scales.value,
+            [interval_constants(problem, t, run.scales)[1] for t in range(problem.n_intervals)],
+            lag,
+            mip_gap=mip_gap,
+            deadline=min(run.deadline, clock.now() + REQUIRED_SHARE * run.time_limit_s),
+        )
     if required is not None and identity is None and not run.priced and not run.has_daily:
         enumerated = enumerate_optional(
             problem, per, required, run.scales, run.runner, run.deadline, mip_gap, start
@@ -241,7 +259,7 @@ def solve_allocation(
 
 def _price_daily_minimums(
     run: _Solve, per: list[BlockResult], counts: Counts, cuts: Cuts
-) -> Counts:
+) -> tuple[Counts, daily_lagrangian.PricedRounds]:
     """Daily minimums by Lagrangian multipliers (``models/11-daily-lagrangian.md``): a
     better plan to start from (returned), and a floor for level 1 (into ``cuts``, and
     lifting the shortfall bound of ``per``'s plan)."""
@@ -269,7 +287,7 @@ def _price_daily_minimums(
         lift = (lag.bound - sum(known)) / scales.shortfall
         if per[0].shortfall_bound is not None:
             per[0] = replace(per[0], shortfall_bound=per[0].shortfall_bound + lift)
-    return counts
+    return counts, lag
 
 
 def _cuts_from_intervals(
@@ -344,6 +362,7 @@ def _solve_horizon(
         add_cuts(b, cuts, scales)
         for g in required or ():
             call_in_all(b, problem, final, g)
+        _lower_ceilings(b, _fixed_cost(problem, final, required, scales.value))
         if pooled is not None and has_daily and not priced:  # level 1 proven there holds
             floor = pooled.short_bound
             b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
@@ -429,6 +448,7 @@ def solve_pooled_horizon(
     add_cuts(b, cuts, scales)
     for g in required or ():
         call_in_all(b, problem, problem, g)
+    _lower_ceilings(b, _fixed_cost(problem, problem, required, scales.value))
     hint_solution(b, problem, counts, called, scales)
     # (CP-SAT stops a large model some time after its limit: as in _solve_horizon)
     half = min(
@@ -449,6 +469,33 @@ def solve_pooled_horizon(
         level1_known=level1_known,
         level1_share=LEVEL1_SHARE,
     )
+
+
+def _fixed_cost(
+    pooled: AllocationProblem, final: AllocationProblem, required: set[int] | None, scale: float
+) -> int:
+    """The scaled cost (as in the level-2 objective) of the optional groups of ``final``
+    that hold required pooled groups' members: called in whole, so paid by every plan of
+    the model."""
+    if not required:
+        return 0
+    members = {a for g in required for a in pooled.groups[g].members}
+    return sum(
+        round(scale * group.cost_if_called) * group.size
+        for group in final.groups
+        if group.optional and members & set(group.members)
+    )
+
+
+def _lower_ceilings(b: CpsatModel, cost: int) -> None:
+    """Level 2's known ceilings bound value alone (each interval's best value); a cost
+    every plan of the model pays comes off them (cost and switching are ≥ 0 otherwise)."""
+    if cost <= 0:
+        return
+    if b.value_ceiling is not None:
+        b.value_ceiling -= cost
+    if b.value_ceiling_at_floor is not None:
+        b.value_ceiling_at_floor -= cost
 
 
 def horizon_time_s(p: AllocationProblem) -> float:
