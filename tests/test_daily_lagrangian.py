@@ -144,8 +144,9 @@ def test_overtime_found_required_is_needed_by_every_level_1_optimum(scenario: Sc
 def test_overtime_level_1_needs_is_found_and_overtime_it_does_not_is_left() -> None:
     """A day with a daily minimum on std (Erlang C, 3.3 Erlangs in interval 1, where the
     three regular agents answer nothing in time without a fourth): overtime agent x (std)
-    lifts the day's std; y (vip, no standards) only adds value. x is required, y is not: a wrong bound that flagged both would make the
-    brute-force test above fail (y's removal keeps S*)."""
+    lifts the day's std; y (vip, no standards) only adds value. x is required, y is not:
+    a wrong bound that flagged both would make the brute-force test above fail too (y's
+    removal keeps S*)."""
     h = tiny.horizon(3)
     vip = tiny.queue(h, "vip", forecast=[2, 2, 2], value=4, aht_s=300)
     std = tiny.queue(h, "std", forecast=[10, 20, 6], value=1, aht_s=300, daily_service_level=0.8)

@@ -230,6 +230,52 @@ def improve(
     return best
 
 
+def level1_floor(
+    p: AllocationProblem,
+    short_scale: float,
+    value_scale: float,
+    value_consts: list[float],
+    rounds: PricedRounds,
+    counts: dict[int, int],
+    *,
+    mip_gap: float,
+    deadline: float,
+) -> int | None:
+    """A proven lower bound on level 1 (scaled, as ``rounds.level1``) over the plans that
+    call in only ``counts[g]`` members of each optional group g given: the bound's
+    multipliers θ* of ``rounds``, the intervals where none of those groups is available
+    keeping the round's proven parts, the others searched again with the groups cut
+    down. None when the rounds kept no multipliers."""
+    if rounds.multipliers is None or rounds.parts is None:
+        return None
+    tables = daily_tables(p, short_scale, value_scale)
+    m = rounds.multipliers
+    total = sum(m[q] * tables.rhs[q] for q in m)
+    total -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
+    fewer = tuple(
+        replace(h, members=h.members[: counts[h.index]]) if h.index in counts else h
+        for h in p.groups
+    )
+    p_fewer = replace(p, groups=fewer)
+    for t in range(p.n_intervals):
+        if not any(p.groups[g].available[t] for g in counts):
+            total += rounds.parts[t]
+            continue
+        data = interval_search.interval_data(p_fewer, t, short_scale, value_scale)
+        _plan, lb = _interval(
+            data, tables, m, short_scale, value_scale, value_consts[t], mip_gap, deadline, {}
+        )
+        total += lb
+    return math.ceil(total / K)
+
+
+def level1_tolerance(rounds: PricedRounds, short_scale: float) -> int:
+    """The contract's level-1 tolerance (models/00-contract.md) at ``rounds.level1``, in
+    scaled units."""
+    s_star = abs(rounds.level1) / max(short_scale, 1e-300)
+    return math.ceil(max(1e-7, 1e-9 * s_star) * short_scale)
+
+
 def required_groups(
     p: AllocationProblem,
     short_scale: float,
@@ -244,44 +290,31 @@ def required_groups(
     (``models/11-daily-lagrangian.md``, *Required overtime*).
 
     When the rounds proved level 1's optimum (their best plan attains their bound, S*),
-    the multipliers θ of the bound's round give, for the problem with one member fewer
-    of an optional group g, the lower bound L'(θ): the intervals where g is not
-    available keep their proven parts, the others are searched again with g capped.
-    L'(θ) > S* + the contract's level-1 tolerance proves that every plan attaining S*
-    calls in all of g. Groups not shown so are left undecided (an empty set is always
-    right)."""
+    :func:`level1_floor` with one member fewer of an optional group g above S* + the
+    contract's level-1 tolerance proves that every plan attaining S* calls in all of g.
+    Groups not shown so are left undecided (an empty set is always right)."""
     if rounds.multipliers is None or rounds.parts is None or rounds.bound is None:
         return set()
     if rounds.level1 > rounds.bound:
         return set()  # level 1 not proven: nothing to compare against
-    tables = daily_tables(p, short_scale, value_scale)
-    m = rounds.multipliers
-    const = sum(m[q] * tables.rhs[q] for q in m)
-    const -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
-    s_star = rounds.level1
-    # the contract's level-1 tolerance (models/00-contract.md), in scaled units; the
-    # constants of S (n = 0 values, K) are left out of level1 and bound alike
-    tol = math.ceil(max(1e-7, 1e-9 * abs(s_star) / max(short_scale, 1e-300)) * short_scale)
+    limit = rounds.level1 + level1_tolerance(rounds, short_scale)
     required: set[int] = set()
     for group in p.groups:
         if not group.optional or group.called_in_by_pin or group.size == 0:
             continue
         if clock.now() >= deadline:
             break  # only what is proven counts
-        fewer = replace(group, members=group.members[:-1])
-        q_groups = tuple(fewer if h.index == group.index else h for h in p.groups)
-        p_fewer = replace(p, groups=q_groups)
-        total = const
-        for t, available in enumerate(group.available):
-            if not available:
-                total += rounds.parts[t]
-                continue
-            data = interval_search.interval_data(p_fewer, t, short_scale, value_scale)
-            _plan, lb = _interval(
-                data, tables, m, short_scale, value_scale, value_consts[t], mip_gap, deadline, {}
-            )
-            total += lb
-        if math.ceil(total / K) > s_star + tol:
+        floor = level1_floor(
+            p,
+            short_scale,
+            value_scale,
+            value_consts,
+            rounds,
+            {group.index: group.size - 1},
+            mip_gap=mip_gap,
+            deadline=deadline,
+        )
+        if floor is not None and floor > limit:
             required.add(group.index)
     return required
 

@@ -69,7 +69,7 @@ LAGRANGIAN_SHARE = 0.15
 
 # Fraction of the time limit the detection of required overtime may use with a daily
 # minimum (note 11): one interval search per interval an optional group is available.
-REQUIRED_SHARE = 0.05
+REQUIRED_SHARE = 0.1
 
 # When no horizon model fits the time: the fraction step 1 may use with a daily minimum
 # (then the Lagrangian rounds their share, and each interval's best value the rest).
