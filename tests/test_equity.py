@@ -263,3 +263,83 @@ def test_replanning_an_equity_plan_is_refused(tmp_path: Path) -> None:
     assert out.exit_code == 2, out.output
     assert "equity" in out.output and "Traceback" not in out.output
     assert not (tmp_path / "r").exists()
+
+
+def probing_loop_day() -> Scenario:
+    """The first day hypothesis found under seed 13 (session 11): three agents, three
+    intervals, daily minimums on two queues. With θ_k in its dual form
+    (optistaff/solvers/cpsat/leximin.py) and CP-SAT's defaults, probing looped on the
+    held θ_2 for hours, past the time limit and ``stop_search``."""
+    h = tiny.horizon(3)
+    queues = [
+        tiny.queue(
+            h, "gold", forecast=[0, 0, 8], value=5, aht_s=[120, 360, 600],
+            answer_within_s=60, patience_s=600, max_occupancy=0.9, shortfall_weight=4,
+        ),
+        tiny.queue(
+            h, "silver", forecast=[3, 0, 22], value=5, aht_s=[240, 120, 120],
+            answer_within_s=20, patience_s=60, daily_service_level=0.6, shortfall_weight=0,
+        ),
+        tiny.queue(
+            h, "bronze", forecast=[6, 4, 11], value=0, aht_s=300, answer_within_s=60,
+            patience_s=120, daily_service_level=0.7, max_abandon_rate=0.05,
+            max_occupancy=0.8,
+        ),
+    ]  # fmt: skip
+    agents = [
+        tiny.agent(h, "a0", ["bronze", "silver"], breaks=[1], optional=True),
+        tiny.agent(h, "a1", ["bronze", "silver"], breaks=[1], optional=True),
+        tiny.agent(h, "a2", ["gold", "silver"], first=2),
+    ]
+    return equity(tiny.scenario("probing-loop", h, queues, agents))
+
+
+def propagation_loop_day() -> Scenario:
+    """The second (two intervals, a switch penalty, three optional agents): in the dual
+    form the search's own propagation looped, with probing off as well."""
+    h = tiny.horizon(2)
+    queues = [
+        tiny.queue(
+            h, "gold", forecast=[5, 0], value=1, aht_s=240, answer_within_s=60,
+            min_service_level=0.8, daily_service_level=0.6, shortfall_weight=4,
+        ),
+        tiny.queue(
+            h, "silver", forecast=[25, 16], value=0.5, aht_s=120, answer_within_s=60,
+            patience_s=600, daily_service_level=0.6,
+        ),
+        tiny.queue(
+            h, "bronze", forecast=[4, 6], value=1, aht_s=[360, 600], answer_within_s=20,
+            patience_s=600, min_service_level=0.9, max_abandon_rate=0.3,
+            shortfall_weight=1,
+        ),
+    ]  # fmt: skip
+    skills = [["silver", "bronze"], ["bronze", "silver"], ["silver", "bronze"]]
+    agents = [tiny.agent(h, f"a{i}", s, optional=True, cost=0.3) for i, s in enumerate(skills)]
+    return equity(tiny.scenario("propagation-loop", h, queues, agents, switch_penalty=1.0))
+
+
+@pytest.mark.parametrize("day", ["probing_loop_day", "propagation_loop_day"])
+def test_equity_ends_on_the_days_cp_sat_looped_on(day: str, tmp_path: Path) -> None:
+    """The solve runs in a subprocess (a loop inside CP-SAT is reached by no limit of
+    ours) and must end optimal within 60 s; its levels equal brute force's."""
+    import json
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1])\n"
+        "import optistaff, test_equity\n"
+        f"plan = optistaff.solve(test_equity.{day}())\n"
+        "print(json.dumps([plan.status,\n"
+        "    sorted(q['service_level'] for q in plan.summary['queues'].values()\n"
+        "           if q['service_level'] is not None)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(here)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    status, levels = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == "optimal"
+    _s, best, _c = leximin_optimum(globals()[day](), 20_000)
+    assert levels == pytest.approx(best, abs=SL_TOL)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from optistaff.formulation import AgentGroup, AllocationProblem
 from optistaff.solvers import Progress, ProgressCallback, SolverResult, SolveStatus, clock
-from optistaff.solvers.cpsat import Runner
+from optistaff.solvers.cpsat import LEXIMIN_TUNING, Runner
 from optistaff.solvers.cpsat.leximin import RESOLUTION, LeximinModel, Solved
 from optistaff.solvers.decomposition import solve_allocation
 from optistaff.solvers.per_interval import solve_intervals
@@ -106,7 +106,11 @@ def solve_leximin(
         return first
     say("equity: the lowest service level")
     model = LeximinModel(
-        final, choose_scales(final), first.counts, first.called_in, Runner(threads, seed, stop)
+        final,
+        choose_scales(final),
+        first.counts,
+        first.called_in,
+        Runner(threads, seed, stop, tuning=LEXIMIN_TUNING),
     )
     level1_proven = _hold_level1(model, first)
     start_sl = model.sl_of(first.counts)

@@ -37,6 +37,7 @@ from optistaff.solvers.cpsat.families import (
 )
 from optistaff.solvers.cpsat.runner import (
     INTERVAL_TUNING,
+    LEXIMIN_TUNING,
     ProgressRelay,
     Runner,
     StageResult,
@@ -48,6 +49,7 @@ from optistaff.solvers.cpsat.runner import (
 
 __all__ = [
     "INTERVAL_TUNING",
+    "LEXIMIN_TUNING",
     "CellLiterals",
     "CpsatModel",
     "DailyTerm",

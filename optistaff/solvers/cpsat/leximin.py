@@ -14,6 +14,7 @@ the strategy proves carries that error into its tolerance.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,10 @@ from optistaff.solvers.scaling import Scales
 #: Service levels are scaled by R = 1e10 in the model (rounding ≤ cells/(2R) per queue:
 #: 2.8e-9 for 56 intervals, under the 1e-9-relative tolerance's absolute floor below).
 RESOLUTION = 10**10
+
+#: θ_k is written over every set of k queues while there are at most this many sets
+#: (all k for up to 11 queues); above, by its dual with t and d (``cumulative``).
+SUBSETS = 500
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class LeximinModel:
         self.best: tuple[Counts, dict[int, int]] = (dict(counts), dict(called))
         self._levels = 0
         self._theta: dict[int, Any] = {}
+        self._sl_vars: dict[int, Any] = {}
 
     # -- what the strategy asks -----------------------------------------------------
 
@@ -117,32 +123,51 @@ class LeximinModel:
         return self.cells.get(q, 0) / (2 * RESOLUTION)
 
     def cumulative(self, k: int) -> Any:
-        """θ_k, the sum of the k lowest sl (``models/16-equity.md``): at its maximum
-        over t and d, k·t − Σ_q d_q with d_q ≥ t − sl_q, d_q ≥ 0 equals it (the dual of
-        the k-smallest sum). New variables are hinted at the plan found so far."""
+        """θ_k, the sum of the k lowest sl (``models/16-equity.md``). While there are at
+        most :data:`SUBSETS` sets of k queues: z ≤ Σ_{q∈S} sl_q for every such S (θ_1:
+        z ≤ sl_q), the form that only ever propagates on the staffing literals. Else at
+        its maximum over t and d, k·t − Σ_q d_q with d_q ≥ t − sl_q, d_q ≥ 0 equals it
+        (the dual of the k-smallest sum); there, held at a level, CP-SAT can push t and
+        the d_q up a few units per round for some 1e9 rounds (:data:`LEXIMIN_TUNING`).
+        New variables are hinted at the plan found so far."""
         if k in self._theta:
             return self._theta[k]
         model = self.model
-        if k == 1:  # θ_1 = the lowest: z ≤ sl_q (CP-SAT proves this form at once; with
-            # the d form it had not closed a two-queue day after 14 s)
-            z = model.new_int_var(0, 2 * RESOLUTION, "theta_1")
-            model.add_hint(z, min(self.sl_of(self.best[0]).values()))
-            for q in self.queues:
-                model.add(z <= self.sl[q])
-            self._theta[1] = z
+        current = sorted(self.sl_of(self.best[0]).values())
+        m = len(self.queues)
+        if math.comb(m, k) <= SUBSETS:
+            z = model.new_int_var(0, 2 * k * RESOLUTION, f"theta_{k}")
+            model.add_hint(z, sum(current[:k]))
+            level = self._level_vars() if k > 1 else self.sl
+            for subset in itertools.combinations(self.queues, k):
+                model.add(z <= linear_sum([level[q] for q in subset]))
+            self._theta[k] = z
             return z
         t = model.new_int_var(0, 2 * RESOLUTION, f"theta_t_{k}")
-        current = self.sl_of(self.best[0])
-        t_hint = sorted(current.values())[k - 1]
+        now = self.sl_of(self.best[0])
+        t_hint = current[k - 1]
         model.add_hint(t, t_hint)
         ds = []
         for q in self.queues:
             d = model.new_int_var(0, 2 * RESOLUTION + 2 * abs(self.constant[q]), f"theta_d_{k}_{q}")
             model.add(d >= t - self.sl[q])
-            model.add_hint(d, max(0, t_hint - current[q]))
+            model.add_hint(d, max(0, t_hint - now[q]))
             ds.append(d)
         self._theta[k] = k * t - linear_sum(ds)
         return self._theta[k]
+
+    def _level_vars(self) -> dict[int, Any]:
+        """Every queue's sl as one integer variable (s_q = sl_q), so that the subset
+        sums of ``cumulative`` have m terms each, not the staffing literals of k
+        queues."""
+        if not self._sl_vars:
+            current = self.sl_of(self.best[0])
+            for q in self.queues:
+                v = self.model.new_int_var(-(2**40), 2**40, f"sl_{q}")
+                self.model.add(v == self.sl[q])
+                self.model.add_hint(v, current[q])
+                self._sl_vars[q] = v
+        return self._sl_vars
 
     def max_cumulative(self, k: int, time_limit_s: float, tol: int) -> Solved:
         """max θ_k under the levels held so far, within ``tol``."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +45,15 @@ INTERVAL_TUNING = {
     "cp_model_probing_level": 0,
     "optimize_with_lb_tree_search": True,
 }
+
+# CP-SAT parameters for the equity horizon model (``models/16-equity.md``): no probing
+# during inprocessing. With service levels scaled by 1e10, the sums θ_k held at a level
+# (k·t − Σ d_q ≥ L, d_q ≥ t − sl_q) let OR-Tools 9.15's linear propagator push t and
+# the d_q up by a few units per round while probing a literal that makes them
+# infeasible: some 1e9 rounds, neither the time limit nor ``stop_search`` reaches it (a
+# three-agent, three-interval day ran for hours; ``test_equity.py``'s hypothesis test
+# under seed 13). Without that probing the same model is optimal in 6 ms.
+LEXIMIN_TUNING = {"inprocessing_probing_dtime": 0.0}
 
 
 class ProgressRelay(cp_model.CpSolverSolutionCallback):
@@ -100,7 +109,7 @@ class Runner:
         threads: int,
         seed: int,
         *stops: threading.Event | None,
-        tuning: dict[str, int | bool] | None = None,
+        tuning: Mapping[str, float] | None = None,
     ) -> None:
         self.threads, self.seed = threads, seed
         self.stops = tuple(e for e in stops if e is not None)
