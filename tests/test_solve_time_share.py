@@ -50,7 +50,7 @@ def test_first_pass_shares_the_time_and_stopped_intervals_get_the_rest(
         seen[t] = seen.get(t, 0) + 1
         return first[t] if seen[t] == 1 else second[t]
 
-    monkeypatch.setattr(per_interval, "solve_lexicographic", fake_solve_block)
+    monkeypatch.setattr(cpsat, "solve_lexicographic", fake_solve_block)  # (imported by `one`)
     # the schedule is CP-SAT's: the exact interval search gives every interval up
     monkeypatch.setattr(per_interval, "search_interval", lambda *a, **k: None)
     scales = scaling.choose_scales(problem)
@@ -203,7 +203,7 @@ def test_a_horizon_model_that_only_lowered_the_shortfall_gives_the_plan(
             short_obj=b.hint_objectives[0] - 1,
         )
 
-    monkeypatch.setattr(decomposition, "solve_lexicographic", horizon_stops_after_level_1)
+    monkeypatch.setattr(cpsat, "solve_lexicographic", horizon_stops_after_level_1)
     res = decomposition.solve_allocation(
         problem, time_limit_s=30.0, mip_gap=1e-6, threads=1, seed=0
     )

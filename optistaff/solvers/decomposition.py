@@ -24,11 +24,13 @@ bounds that hold for any plan.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from optistaff.disaggregate import disaggregate, keep_agents_in_place
 from optistaff.formulation import AllocationProblem
@@ -40,16 +42,6 @@ from optistaff.solvers import (
     clock,
     daily_lagrangian,
 )
-from optistaff.solvers.cpsat import (
-    CpsatModel,
-    Runner,
-    add_cuts,
-    build_model,
-    call_in_all,
-    hint_solution,
-    solve_lexicographic,
-)
-from optistaff.solvers.optional_agents import enumerate_optional, required_optional
 from optistaff.solvers.per_interval import LEVEL1_SHARE, solve_intervals
 from optistaff.solvers.results import (
     BlockResult,
@@ -59,6 +51,10 @@ from optistaff.solvers.results import (
     solver_result,
 )
 from optistaff.solvers.scaling import Scales, choose_scales, interval_constants
+
+if TYPE_CHECKING:  # (CP-SAT is imported by the steps that build a model: a day that
+    # the interval search proves alone never loads it, models/03-solver.md)
+    from optistaff.solvers.cpsat import CpsatModel, Runner
 
 # Fraction of the time limit the per-interval step may use when a horizon model follows
 # (the best-value bounds of a daily minimum get as much again).
@@ -83,7 +79,6 @@ class _Solve:
     problem: AllocationProblem
     identity: AllocationProblem | None
     scales: Scales
-    runner: Runner
     start: float  # time.monotonic() when it began (progress, stats)
     begun: float  # the solvers' clock (optistaff.solvers.clock) when it began
     deadline: float
@@ -93,6 +88,14 @@ class _Solve:
     seed: int
     progress: ProgressCallback | None
     stop: threading.Event | None
+
+    @functools.cached_property
+    def runner(self) -> Runner:
+        """The CP-SAT runner of the horizon and optional-agent models (made, and CP-SAT
+        imported, when a step first needs it)."""
+        from optistaff.solvers.cpsat import Runner
+
+        return Runner(self.threads, self.seed, self.stop)
 
     @property
     def final(self) -> AllocationProblem:
@@ -143,7 +146,6 @@ def solve_allocation(
         problem,
         identity,
         choose_scales(final),
-        Runner(threads, seed, stop),
         start,
         begun,
         begun + time_limit_s,
@@ -196,6 +198,8 @@ def solve_allocation(
     max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
 
     # 4. optional agents decided per interval where level 1 splits
+    from optistaff.solvers.optional_agents import enumerate_optional, required_optional
+
     if run.has_optional:
         say("deciding whom to call in")
     required = (
@@ -358,6 +362,14 @@ def _solve_horizon(
     whole = BlockResult(SolveStatus.FEASIBLE, {}, {}, searched=False)
     hint_short: int | None = None
     if run.deadline - clock.now() >= horizon_time_s(final):  # else it would overrun
+        from optistaff.solvers.cpsat import (
+            add_cuts,
+            build_model,
+            call_in_all,
+            hint_solution,
+            solve_lexicographic,
+        )
+
         b = build_model(final, range(problem.n_intervals), scales)
         add_cuts(b, cuts, scales)
         for g in required or ():
@@ -444,6 +456,14 @@ def solve_pooled_horizon(
     smaller than the identity model, its plan seeds that model, and its bounds hold for
     it: level 1 does not involve switching, and switching only lowers level 2. It may use
     ``share`` of the time left."""
+    from optistaff.solvers.cpsat import (
+        add_cuts,
+        build_model,
+        call_in_all,
+        hint_solution,
+        solve_lexicographic,
+    )
+
     b = build_model(problem, range(problem.n_intervals), scales)
     add_cuts(b, cuts, scales)
     for g in required or ():
