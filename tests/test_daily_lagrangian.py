@@ -13,6 +13,7 @@ from typing import Any
 
 import brute
 import numpy as np
+import pytest
 import tiny
 from hypothesis import HealthCheck, given, reject, settings
 
@@ -21,11 +22,22 @@ from optistaff.scenario import Scenario
 from optistaff.solvers import cpsat, daily_lagrangian, scaling
 
 
+@pytest.mark.parametrize("method", ["box", "polyak"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=tiny.tiny_scenarios(allow_price=False))
 def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
-    scenario: Scenario,
+    scenario: Scenario, method: str
 ) -> None:
+    """Both ways of moving the multipliers (``daily_lagrangian.MULTIPLIERS``)."""
+    saved = daily_lagrangian.MULTIPLIERS
+    daily_lagrangian.MULTIPLIERS = method
+    try:
+        _rounds_bound_level_1(scenario)
+    finally:
+        daily_lagrangian.MULTIPLIERS = saved
+
+
+def _rounds_bound_level_1(scenario: Scenario) -> None:
     p = build_problem(scenario, pooled=True)
     if not p.daily:
         reject()

@@ -35,6 +35,10 @@ from optistaff.solvers import clock, interval_search
 
 # θ's resolution: multipliers are m/K, m = 0..K
 K = 256
+
+#: How the multipliers move between rounds (note 11): "box", the box-step cutting planes
+#: over every plan seen; "polyak", the projected subgradient step.
+MULTIPLIERS = "box"
 # nodes per level for each interval solve (a bound stays valid when the search stops)
 _NODES = 8
 
@@ -160,16 +164,30 @@ def improve(
     step = 1.0
     stale = 0
     rounds = 0
+    # the box-step cutting planes (note 11): every plan seen is a linear function of m,
+    # K·cells + Σ_q m_q·g_q, above the dual function; the next m maximises their minimum
+    # within a box around the best m so far
+    planes = [(K * (level1(tables, n0) - sum(max(0, d) for d in g.values())), dict(g))]
+    centre = dict.fromkeys(tables.rhs, 0)
+    box = float(K) / 4
+    m_prev: dict[int, int] | None = None
     while clock.now() < deadline and not (stop is not None and stop()):
         if bound is not None and best.level1 <= bound:
             break  # proven: the best plan attains the bound
         norm = sum(float(x) * float(x) for x in g.values())
         if norm == 0:
             break  # every daily target met exactly: the plans cannot say more
-        gap = best.level1 - (lb_now if lb_now is not None else best.level1 - 1)
-        alpha = step * max(gap, 1) / norm
-        theta = {q: min(1.0, max(0.0, theta[q] + alpha * g[q])) for q in theta}
-        m = {q: round(K * x) for q, x in theta.items()}
+        m_next = _box_step(planes, centre, box) if MULTIPLIERS == "box" else None
+        if m_next is not None:
+            m = m_next
+            if m == m_prev:
+                break  # the box has shrunk to the point already priced
+        else:  # Polyak's subgradient step
+            gap = best.level1 - (lb_now if lb_now is not None else best.level1 - 1)
+            alpha = step * max(gap, 1) / norm
+            theta = {q: min(1.0, max(0.0, theta[q] + alpha * g[q])) for q in theta}
+            m = {q: round(K * x) for q, x in theta.items()}
+        m_prev = m
 
         def one(
             t: int,
@@ -208,15 +226,24 @@ def improve(
         lb_k += sum(m[q] * tables.rhs[q] for q in m)
         lb_k -= sum(m[q] * int(a[0]) for (q, _t), a in tables.answered.items() if m.get(q, 0))
         lb = math.ceil(lb_k / K)
-        improved = False
+        improved = raised = False
         if bound is None or lb > bound:
-            bound, improved = lb, True
+            bound, improved, raised = lb, True, True
             best_m, best_parts = dict(m), [lb_t for _, lb_t in got]
         lb_now = lb
         if s < best.level1 or (s == best.level1 and v > best.value):
             best = PricedRounds(merged, s, v, bound, rounds)
             improved = True
         g = deficits(tables, n)
+        planes.append((K * (s - sum(max(0, d) for d in g.values())), dict(g)))
+        if MULTIPLIERS == "box":
+            if raised:  # a new best bound: the box moves there, wider
+                centre, box = dict(m), min(float(K), 2 * box)
+            else:
+                box /= 2
+                if box < 0.5:
+                    break
+            continue
         stale = 0 if improved else stale + 1
         if stale >= 2:
             step, stale = step / 2, 0
@@ -228,6 +255,31 @@ def improve(
         best.multipliers = best_m
         best.parts = [int(x) for x in best_parts if x is not None]
     return best
+
+
+def _box_step(
+    planes: list[tuple[int, dict[int, int]]], centre: dict[int, int], box: float
+) -> dict[int, int] | None:
+    """The multipliers m (integers in [0, K]) within ``box`` of ``centre`` that maximise
+    min over ``planes`` of c + Σ_q m_q·g_q (GLOP; None when it fails)."""
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return None
+    qs = sorted(centre)
+    scale = max(1.0, max(abs(c) for c, _ in planes))
+    m = {
+        q: solver.NumVar(max(0.0, centre[q] - box), min(float(K), centre[q] + box), f"m{q}")
+        for q in qs
+    }
+    psi = solver.NumVar(-solver.infinity(), solver.infinity(), "psi")
+    for c, g in planes:  # ψ ≤ (c + Σ m·g) / scale
+        solver.Add(psi * scale <= c + sum(g[q] * m[q] for q in qs))
+    solver.Maximize(psi)
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return {q: min(K, max(0, round(m[q].solution_value()))) for q in qs}
 
 
 def level1_floor(
