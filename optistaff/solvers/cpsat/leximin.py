@@ -143,6 +143,9 @@ class LeximinModel:
                 model.add(z <= linear_sum([level[q] for q in subset]))
             self._theta[k] = z
             return z
+        # (the old linear propagation for the model from now on: with the new one and
+        # probing off, one of the two days below still looped in the dual form)
+        self.runner.tuning = {**self.runner.tuning, "new_linear_propagation": False}
         t = model.new_int_var(0, 2 * RESOLUTION, f"theta_t_{k}")
         now = self.sl_of(self.best[0])
         t_hint = current[k - 1]
