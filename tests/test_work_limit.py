@@ -110,7 +110,10 @@ def test_the_work_limit_binds_and_is_recorded(idle: Idle) -> None:
         "feasible",
         "optimal",
     )
-    assert mid.objective["total"] < large.objective["total"] - 1
+    # (the stopped search kept the optional agent; giving back overtime worth less than
+    # its cost, optional_agents.release_unneeded, then finds the optimum's total, unproven)
+    assert mid.objective["total"] <= large.objective["total"] + 1e-9
+    assert small.objective["total"] <= mid.objective["total"] + 1e-9
     # the time-varying search: more rounds, or another plan, with more work
     assert searches[0][:4] != searches[2][:4]
     spent = [s[4] for s in searches]

@@ -135,6 +135,34 @@ def solve_allocation(
     of ``problem``. ``threads`` intervals are solved at once (one CP-SAT worker each), so
     an optimal plan does not depend on the thread count.
     """
+    from optistaff.solvers.optional_agents import release_unneeded
+
+    result = _solve_allocation(
+        problem,
+        identity=identity,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threads=threads,
+        seed=seed,
+        progress=progress,
+        stop=stop,
+    )
+    # overtime a plan stopped by the limit may not need (note 05, "Released")
+    return release_unneeded(identity if identity is not None else problem, result)
+
+
+def _solve_allocation(
+    problem: AllocationProblem,
+    *,
+    identity: AllocationProblem | None = None,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> SolverResult:
+    """:func:`solve_allocation` before overtime is released."""
     start = time.monotonic()
     begun = clock.now()
     final = identity if identity is not None else problem

@@ -15,18 +15,16 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from optistaff.formulation import AllocationProblem
 from optistaff.solvers import SolverResult, SolveStatus, clock
-from optistaff.solvers.cpsat import (
-    Runner,
-    build_model,
-    cap_members,
-    least_shortfall,
-    solve_lexicographic,
-)
 from optistaff.solvers.results import BlockResult, combine_statuses, solver_result
 from optistaff.solvers.scaling import Scales
+
+if TYPE_CHECKING:  # (CP-SAT is imported where a model is built: release_unneeded runs
+    # after every solve, also those the interval search proves alone)
+    from optistaff.solvers.cpsat import Runner
 
 
 def required_optional(
@@ -40,6 +38,8 @@ def required_optional(
     some interval's least weighted shortfall rises above what the full group attains.
     When level 1 splits per interval (no daily minimum), the lexicographic optimum must
     call them all in (``models/05-optional-and-switches.md``)."""
+    from optistaff.solvers.cpsat import build_model, cap_members, least_shortfall
+
     required: set[int] = set()
     for group in p.groups:
         if clock.now() >= deadline:
@@ -81,6 +81,8 @@ def enumerate_optional(
     A combination is admissible when every interval still attains its least weighted
     shortfall; the best admissible one maximises Σ value − cost. None when there are
     more than 64 combinations (the horizon model decides then)."""
+    from optistaff.solvers.cpsat import build_model, cap_members, solve_lexicographic
+
     undecided = [
         g.index
         for g in p.groups
@@ -138,3 +140,92 @@ def enumerate_optional(
     cost = sum(g.cost_if_called * called[g.index] for g in p.groups if g.optional)
     bound = None if result.bound is None else result.bound - cost
     return replace(result, bound=bound)
+
+
+def release_unneeded(p: AllocationProblem, result: SolverResult) -> SolverResult:
+    """A plan not proven optimal, with overtime it may not need given back
+    (``models/05-optional-and-switches.md``, "Released"): one called-in member of an
+    optional group at a time, its place in every interval taken out where that costs the
+    least value, is released when the plan's weighted shortfall (cells and daily
+    minimums, the exact tables) does not rise and the value lost is below the member's
+    cost. Only where releasing cannot add a switch: ``p`` has no switch penalty or the
+    group is one agent. Pinned members, priced objectives and proven plans are left."""
+    policy = p.scenario.policy
+    if (
+        result.status != SolveStatus.FEASIBLE
+        or policy.shortfall_price is not None
+        or not any(result.called_in.values())
+    ):
+        return result
+    counts = dict(result.counts)
+    called = dict(result.called_in)
+    n: dict[tuple[int, int], int] = {}
+    for (_g, q, t), k in counts.items():
+        n[(q, t)] = n.get((q, t), 0) + k
+    weight = {q: p.scenario.queues[q].weight for q in p.daily}
+    answered = dict.fromkeys(p.daily, 0.0)
+    for (q, t), table in p.tables.items():
+        if q in answered:
+            answered[q] += float(table.answered[n.get((q, t), 0)])
+
+    def daily_short(got: dict[int, float]) -> float:
+        return math.fsum(weight[q] * max(0.0, p.daily[q] - got[q]) for q in p.daily)
+
+    # each optional group's queues per interval (counts is large: index it once)
+    places: dict[int, dict[int, list[int]]] = {}
+    for (gg, q, t), k in counts.items():
+        if k and p.groups[gg].optional:
+            places.setdefault(gg, {}).setdefault(t, []).append(q)
+    released = 0
+    for g in p.groups:
+        if not g.optional or g.called_in_by_pin or called.get(g.index, 0) <= 0:
+            continue
+        if policy.switch_penalty > 0 and g.size > 1:
+            continue  # (one member fewer could need more switches of the others)
+        while called.get(g.index, 0) > 0:
+            # the member's place in each interval: the queue whose cell loses least
+            # shortfall-wise, then value-wise, by one agent fewer
+            moves: list[tuple[int, int]] = []
+            d_short = d_value = 0.0
+            got = dict(answered)
+            for t, queues in places.get(g.index, {}).items():
+                placed = [q for q in queues if counts.get((g.index, q, t), 0) > 0]
+                if not placed or sum(counts[(g.index, q, t)] for q in placed) < called[g.index]:
+                    continue  # a member idle in t: nothing to take out
+                best: tuple[float, float, int] | None = None
+                for q in placed:
+                    cell = p.tables.get((q, t))
+                    k = n.get((q, t), 0)
+                    if cell is None:
+                        cand = (0.0, 0.0, q)
+                    else:
+                        cand = (
+                            float(cell.shortfall[k - 1] - cell.shortfall[k]),
+                            float(cell.value[k] - cell.value[k - 1]),
+                            q,
+                        )
+                    if best is None or cand[:2] < best[:2]:
+                        best = cand
+                assert best is not None
+                d_short += best[0]
+                d_value += best[1]
+                cell = p.tables.get((best[2], t))
+                if cell is not None and best[2] in got:
+                    k = n.get((best[2], t), 0)
+                    got[best[2]] += float(cell.answered[k - 1] - cell.answered[k])
+                moves.append((best[2], t))
+            d_short += daily_short(got) - daily_short(answered)
+            if d_short > 0 or d_value >= g.cost_if_called - 1e-9:
+                break
+            for q, t in moves:
+                counts[(g.index, q, t)] -= 1
+                n[(q, t)] -= 1
+            answered = got
+            called[g.index] -= 1
+            released += 1
+    if not released:
+        return result
+    counts = {k: v for k, v in counts.items() if v}
+    called = {g: k for g, k in called.items() if k}
+    stats = {**result.stats, "overtime_released": released}
+    return replace(result, counts=counts, called_in=called, stats=stats)
