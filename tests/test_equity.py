@@ -181,12 +181,11 @@ def test_the_public_service_example_is_optimal_and_lifts_the_lowest_queue(
 def test_contact_center_with_equity_keeps_level1_and_lifts_the_lowest_queue(
     tmp_path: Path,
 ) -> None:
-    # (8 s: the priced lowest level is reached in a few rounds; the horizon solves after
-    # it find little on this center, models/16-equity.md)
+    # (a work limit, not seconds: the same plan however loaded the machine; under a full
+    # suite an 8 s limit once ended before the priced lowest level, session 11. Work 4
+    # reaches it in ~1.4 s; the horizon solves after it find little, models/16-equity.md)
     sc = tiny.stationary(SCENARIOS / "contact-center.yaml")
-    fair = optistaff.solve(
-        replace(sc, policy=replace(sc.policy, objective="equity")), time_limit_s=8
-    )
+    fair = optistaff.solve(replace(sc, policy=replace(sc.policy, objective="equity")), work_limit=4)
     value = optistaff.solve(sc)
     assert fair.objective["weighted_shortfall"] == pytest.approx(
         value.objective["weighted_shortfall"], rel=1e-9, abs=1e-7
