@@ -28,9 +28,9 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
 from optistaff.disaggregate import disaggregate, keep_agents_in_place
 from optistaff.formulation import AllocationProblem
@@ -55,6 +55,8 @@ from optistaff.solvers.scaling import Scales, choose_scales, interval_constants
 if TYPE_CHECKING:  # (CP-SAT is imported by the steps that build a model: a day that
     # the interval search proves alone never loads it, models/03-solver.md)
     from optistaff.solvers.cpsat import CpsatModel, Runner
+
+P = ParamSpec("P")
 
 # Fraction of the time limit the per-interval step may use when a horizon model follows
 # (the best-value bounds of a daily minimum get as much again).
@@ -115,6 +117,25 @@ class _Solve:
         return any(g.optional for g in self.problem.groups)
 
 
+def _releasing_overtime(solve: Callable[P, SolverResult]) -> Callable[P, SolverResult]:
+    """``solve``, whose plan then goes through ``optional_agents.release_unneeded``
+    (overtime a plan stopped by the limit may not need; note 05, "Released")."""
+
+    @functools.wraps(solve)
+    def run(*args: P.args, **kwargs: P.kwargs) -> SolverResult:
+        from optistaff.solvers.optional_agents import release_unneeded
+
+        result = solve(*args, **kwargs)
+        problem = args[0] if args else kwargs["problem"]
+        identity = kwargs.get("identity")
+        final = identity if isinstance(identity, AllocationProblem) else problem
+        assert isinstance(final, AllocationProblem)
+        return release_unneeded(final, result)
+
+    return run
+
+
+@_releasing_overtime
 def solve_allocation(
     problem: AllocationProblem,
     *,
@@ -133,36 +154,9 @@ def solve_allocation(
     penalty pass the ``identity`` problem too (groups that keep agents' identity over
     time). ``SolverResult.counts`` refer to the groups of ``identity`` when given, else
     of ``problem``. ``threads`` intervals are solved at once (one CP-SAT worker each), so
-    an optimal plan does not depend on the thread count.
+    an optimal plan does not depend on the thread count. A plan not proven optimal then
+    gives back overtime it may not need (:func:`_releasing_overtime`).
     """
-    from optistaff.solvers.optional_agents import release_unneeded
-
-    result = _solve_allocation(
-        problem,
-        identity=identity,
-        time_limit_s=time_limit_s,
-        mip_gap=mip_gap,
-        threads=threads,
-        seed=seed,
-        progress=progress,
-        stop=stop,
-    )
-    # overtime a plan stopped by the limit may not need (note 05, "Released")
-    return release_unneeded(identity if identity is not None else problem, result)
-
-
-def _solve_allocation(
-    problem: AllocationProblem,
-    *,
-    identity: AllocationProblem | None = None,
-    time_limit_s: float,
-    mip_gap: float,
-    threads: int,
-    seed: int,
-    progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
-) -> SolverResult:
-    """:func:`solve_allocation` before overtime is released."""
     start = time.monotonic()
     begun = clock.now()
     final = identity if identity is not None else problem
