@@ -167,6 +167,9 @@ class Timing(TypedDict):
     #: the seconds the time limit left the search (after start-up, reading, the tables
     #: and the finishing steps' estimate); absent for a work-limited solve
     search_budget_s: NotRequired[float]
+    #: the seconds the time-varying model's compiled kernels took to load (~0.4 s) or,
+    #: on a machine's first time-varying day, to compile (~20 s); part of ``build_s``
+    compile_s: NotRequired[float]
 
 
 class PlanSummary(TypedDict):

@@ -51,7 +51,7 @@ def test_summary_json_has_the_keys_of_plan_summary_in_order(plan_dir: Path) -> N
     for totals in summary["queues"].values():
         assert _in_order(totals, schema.QueueTotals)
     assert list(summary["files"]) == ["assignments.csv", "scenario.yaml", "staffing.csv"]
-    assert list(summary["timing"]) == _keys(schema.Timing)
+    assert _in_order(summary["timing"], schema.Timing) and "compile_s" not in summary["timing"]
     assert optistaff.read_plan(plan_dir).summary == summary
 
 

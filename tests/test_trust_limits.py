@@ -261,7 +261,7 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
     from dataclasses import replace
 
     from optistaff.cli.solve import short_search_warning
-    from optistaff.plan_schema import PlanSummary
+    from optistaff.plan_schema import PlanSummary, Timing
     from optistaff.solvers import SolveStatus
 
     plan = optistaff.solve(stationary(MICHELLE))
@@ -283,6 +283,20 @@ def test_a_time_limit_that_left_the_search_little_time_is_pointed_out() -> None:
     below = short_search_warning(stopped(5.0, 0.01), 24.61)
     assert below is not None and "below this scenario's fixed work" in below
     assert "took 24.6 s" in below and "above 25 s" in below
+
+    def varying(limit: float, search: float, compile_s: float) -> optistaff.Plan:
+        p = stopped(limit, search)
+        timing: Timing = {**p.summary["timing"], "compile_s": compile_s}
+        return replace(p, summary={**p.summary, "queue_model": "time_varying", "timing": timing})
+
+    # a time-varying plan is feasible by its method: only a limit below the fixed work
+    # is pointed out, and the compile of a machine's first day is named as such
+    assert short_search_warning(varying(10.0, 0.01, 0.4), 9.5) is None
+    first = short_search_warning(varying(10.0, 0.01, 21.2), 23.7)
+    assert first is not None and "took 23.7 s" in first
+    assert "21 s of it compiling the time-varying model" in first and "above 2 s" in first
+    again = short_search_warning(varying(1.0, 0.01, 0.4), 2.6)
+    assert again is not None and "compiling" not in again and "above 3 s" in again
 
 
 def test_a_time_varying_day_beyond_the_time_limit_is_refused_at_once(tmp_path: Path) -> None:
