@@ -13,7 +13,9 @@ backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
 3. **Cuts** from step 1 (:class:`~optistaff.solvers.results.Cuts`): per-interval
    bounds on shortfall and value for the horizon models.
 4. **Optional agents** (:mod:`.optional_agents`, note 05) decided exactly by
-   enumeration when level 1 splits per interval and few combinations remain.
+   enumeration when level 1 splits per interval and few combinations remain; with a
+   daily minimum, when level 1 is proven to sit at the intervals' own optima (then also
+   a level-2 ceiling for the horizon models).
 5. **Horizon models**: the pooled horizon model (daily minimums, optional agents),
    then, with a switch penalty, the identity model over named groups, seeded by the
    best plan so far (named by :func:`regroup`) and bounded by the cuts.
@@ -68,6 +70,10 @@ LAGRANGIAN_SHARE = 0.15
 # Fraction of the time limit the detection of required overtime may use with a daily
 # minimum (note 11): one interval search per interval an optional group is available.
 REQUIRED_SHARE = 0.1
+
+# Fraction of the time limit the enumeration of undecided overtime may use when a daily
+# minimum leaves level 1 at the intervals' own optima (note 05, "At the floor").
+ENUMERATE_SHARE = 0.15
 
 # When no horizon model fits the time: the fraction step 1 may use with a daily minimum
 # (then the Lagrangian rounds their share, and each interval's best value the rest).
@@ -220,7 +226,11 @@ def solve_allocation(
     max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
 
     # 4. optional agents decided per interval where level 1 splits
-    from optistaff.solvers.optional_agents import enumerate_optional, required_optional
+    from optistaff.solvers.optional_agents import (
+        enumerate_at_floor,
+        enumerate_optional,
+        required_optional,
+    )
 
     if run.has_optional:
         say("deciding whom to call in")
@@ -241,6 +251,31 @@ def solve_allocation(
             mip_gap=mip_gap,
             deadline=min(run.deadline, clock.now() + REQUIRED_SHARE * run.time_limit_s),
         )
+    at_floor = None
+    if run.has_optional and lag is not None and required is not None:
+        # level 1 at the intervals' own optima despite the daily minimums: the undecided
+        # overtime by enumeration, a level-2 ceiling, and perhaps the optimum (note 05)
+        at_floor = enumerate_at_floor(
+            problem,
+            per,
+            required,
+            lag.level1,
+            run.scales,
+            min(run.deadline, clock.now() + ENUMERATE_SHARE * run.time_limit_s),
+            mip_gap,
+        )
+    if at_floor is not None:
+        cuts.level2_ceiling = at_floor.ceiling
+        if at_floor.level1_holds:
+            counts = {k: v for r in at_floor.parts for k, v in r.counts.items()}
+            called = dict(at_floor.called)
+            gap_ok = at_floor.ceiling - at_floor.score <= max(
+                1e-6 * run.scales.value, mip_gap * abs(at_floor.bound) * run.scales.value
+            )
+            if identity is None and gap_ok:
+                parts, name = at_floor.parts, "per-interval+enumeration"
+                done = solver_result(SolveStatus.OPTIMAL, counts, called, parts, name, start)
+                return replace(done, bound=at_floor.bound)
     if required is not None and identity is None and not run.priced and not run.has_daily:
         enumerated = enumerate_optional(
             problem, per, required, run.scales, run.runner, run.deadline, mip_gap, start
@@ -280,7 +315,12 @@ def solve_allocation(
         else:
             pooled = None
     say("the whole horizon")
-    return _solve_horizon(run, per, status, counts, called, cuts, required, pooled, max_value)
+    result = _solve_horizon(run, per, status, counts, called, cuts, required, pooled, max_value)
+    if at_floor is not None and result.status != SolveStatus.INFEASIBLE:
+        # (the ceiling holds for level 1's optimum whatever plan the models ended with)
+        bound = at_floor.bound if result.bound is None else min(result.bound, at_floor.bound)
+        result = replace(result, bound=bound)
+    return result
 
 
 def _price_daily_minimums(
@@ -397,6 +437,7 @@ def _solve_horizon(
         for g in required or ():
             call_in_all(b, problem, final, g)
         _lower_ceilings(b, _fixed_cost(problem, final, required, scales.value))
+        _enumerated_ceiling(b, cuts)
         if pooled is not None and has_daily and not priced:  # level 1 proven there holds
             floor = pooled.short_bound
             b.short_floor = floor if b.short_floor is None else max(b.short_floor, floor)
@@ -491,6 +532,7 @@ def solve_pooled_horizon(
     for g in required or ():
         call_in_all(b, problem, problem, g)
     _lower_ceilings(b, _fixed_cost(problem, problem, required, scales.value))
+    _enumerated_ceiling(b, cuts)
     hint_solution(b, problem, counts, called, scales)
     # (CP-SAT stops a large model some time after its limit: as in _solve_horizon)
     half = min(
@@ -538,6 +580,18 @@ def _lower_ceilings(b: CpsatModel, cost: int) -> None:
         b.value_ceiling -= cost
     if b.value_ceiling_at_floor is not None:
         b.value_ceiling_at_floor -= cost
+
+
+def _enumerated_ceiling(b: CpsatModel, cuts: Cuts) -> None:
+    """Level 2's ceiling from the enumeration of overtime at the floor (note 05): it
+    bounds value − cost (all of it, the fixed cost included) of every plan at level 1's
+    floor, which that enumeration proved to be level 1's optimum."""
+    if cuts.level2_ceiling is None:
+        return
+    known = b.value_ceiling_at_floor
+    b.value_ceiling_at_floor = (
+        cuts.level2_ceiling if known is None else min(known, cuts.level2_ceiling)
+    )
 
 
 def horizon_time_s(p: AllocationProblem) -> float:

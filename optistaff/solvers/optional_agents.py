@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from optistaff.formulation import AllocationProblem
@@ -140,6 +140,122 @@ def enumerate_optional(
     cost = sum(g.cost_if_called * called[g.index] for g in p.groups if g.optional)
     bound = None if result.bound is None else result.bound - cost
     return replace(result, bound=bound)
+
+
+@dataclass(frozen=True)
+class AtFloor:
+    """:func:`enumerate_at_floor`'s answer: the best admissible combination of called-in
+    counts (every optional group, required ones whole), its intervals' plans, its score
+    and the level-2 ceiling over every admissible combination (scaled: Σ value − cost;
+    ``bound`` the same in objective units), and whether its plan keeps the daily
+    minimums (then it is level 1's optimum, and with all parts optimal, level 2's too)."""
+
+    called: dict[int, int]
+    parts: list[BlockResult]
+    score: int
+    ceiling: int
+    bound: float
+    level1_holds: bool
+
+
+def enumerate_at_floor(
+    p: AllocationProblem,
+    per: Sequence[BlockResult],
+    required: set[int],
+    plan_level1: int,
+    scales: Scales,
+    deadline: float,
+    mip_gap: float,
+) -> AtFloor | None:
+    """Overtime decided exactly when a daily minimum does not move level 1 off the
+    intervals' own optima (``models/05-optional-and-switches.md``, "At the floor").
+
+    ``plan_level1`` is the scaled level 1 (cells and daily deficits) of a plan at hand.
+    When it attains Σ_t S_t* (step 1's proven per-interval bounds, ``per`` all optimal),
+    that is level 1's optimum, and every plan attaining it holds each interval at its
+    own least shortfall and keeps every daily minimum. Level 2 over those plans is then
+    at most max_z Σ_t V_t*(z) − cost(z) over the called-in counts z of the undecided
+    optional groups, V_t*(z) interval t's level-2 optimum with z (re-solved only where a
+    group cut down is available; a z is admissible when every such interval still
+    attains its S_t*). That is a ceiling for level 2 (switching only lowers it), and the
+    best z's intervals a plan: the optimum when it keeps the daily minimums too.
+    None when the premise fails, a re-solved interval is not proven optimal, more than
+    64 combinations remain, or time runs out."""
+    from optistaff.solvers import daily_lagrangian
+    from optistaff.solvers.per_interval import search_interval
+
+    if not per or any(r.status != SolveStatus.OPTIMAL or r.value_bound is None for r in per):
+        return None
+    tol = math.ceil(0.5e-7 * scales.shortfall) if scales.shortfall > 0 else 0
+    if plan_level1 > sum(r.short_bound for r in per) + tol:
+        return None  # level 1 is not (known to be) the intervals' own optima
+    undecided = [
+        g.index
+        for g in p.groups
+        if g.optional and not g.called_in_by_pin and g.index not in required
+    ]
+    choices = [range(p.groups[g].size, -1, -1) for g in undecided]
+    if math.prod(len(c) for c in choices) > 64:
+        return None
+    cache: dict[tuple[int, tuple[tuple[int, int], ...]], BlockResult | None] = {}
+
+    def interval(t: int, combo: dict[int, int]) -> BlockResult | None:
+        cut = {g: k for g, k in combo.items() if p.groups[g].available[t]}
+        if all(k == p.groups[g].size for g, k in cut.items()):
+            return per[t]
+        key = (t, tuple(sorted(cut.items())))
+        if key not in cache:
+            if clock.now() >= deadline:
+                raise OutOfTime
+            fewer = tuple(
+                replace(h, members=h.members[: cut[h.index]]) if h.index in cut else h
+                for h in p.groups
+            )
+            cache[key] = search_interval(replace(p, groups=fewer), t, scales, mip_gap, deadline)
+        return cache[key]
+
+    def cost(combo: dict[int, int]) -> tuple[int, float]:
+        scaled, units = 0, 0.0
+        for g in p.groups:
+            if g.optional:
+                k = combo.get(g.index, g.size)
+                scaled += round(scales.value * g.cost_if_called) * k
+                units += g.cost_if_called * k
+        return scaled, units
+
+    best: tuple[int, dict[int, int], list[BlockResult]] | None = None
+    ceiling: int | None = None
+    bound = -math.inf
+    for values in itertools.product(*choices):
+        combo = dict(zip(undecided, values, strict=True))
+        try:
+            got = [interval(t, combo) for t in range(p.n_intervals)]
+        except OutOfTime:
+            return None
+        if any(r is None for r in got):
+            return None  # the search gave up on an interval: nothing proven
+        parts = [r for r in got if r is not None]
+        if any(r.status != SolveStatus.OPTIMAL or r.value_bound is None for r in parts):
+            return None
+        if any(r.short_bound > per[t].short_obj + tol for t, r in enumerate(parts)):
+            continue  # some interval's least shortfall rises: not level-1 optimal
+        paid, paid_units = cost(combo)
+        score = sum(r.value_obj or 0 for r in parts) - paid
+        top = sum(r.value_bound or 0 for r in parts) - paid
+        ceiling = top if ceiling is None else max(ceiling, top)
+        bound = max(bound, math.fsum(r.bound or 0.0 for r in parts) - paid_units)
+        if best is None or score > best[0]:
+            best = (score, combo, parts)
+    if best is None or ceiling is None:
+        return None
+    score, combo, parts = best
+    counts: dict[tuple[int, int, int], int] = {}
+    for r in parts:
+        counts.update(r.counts)
+    tables = daily_lagrangian.daily_tables(p, scales.shortfall, scales.value)
+    holds = daily_lagrangian.level1(tables, daily_lagrangian.staffing(counts)) <= plan_level1
+    called = {g.index: combo.get(g.index, g.size) for g in p.groups if g.optional}
+    return AtFloor(called, parts, score, ceiling, bound, holds)
 
 
 def release_unneeded(p: AllocationProblem, result: SolverResult) -> SolverResult:

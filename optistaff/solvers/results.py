@@ -46,6 +46,9 @@ class Cuts:
     value_ub_at_floor: dict[int, int] = field(default_factory=dict)
     # a bound on the whole level 1, daily minimums included (note 11)
     short_floor: int | None = None
+    # a bound on level 2 (value − cost, scaled) of the plans at that floor, proven to be
+    # level 1's optimum (optional_agents.enumerate_at_floor, note 05)
+    level2_ceiling: int | None = None
 
 
 Counts = dict[tuple[int, int, int], int]  # (group, queue, interval) -> members
