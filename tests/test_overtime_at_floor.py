@@ -74,13 +74,21 @@ def test_the_ceiling_at_the_floor_bounds_the_optimum_and_its_plan_attains_it(
         return
     # every plan attaining S* (brute force's included) is below the ceiling
     assert truth.total <= found.bound + _slack(p, scales, truth.total), (truth.total, found)
-    if not found.level1_holds or scenario.policy.switch_penalty > 0:
-        return
+    # the solve (its horizon models capped at each interval's least shortfall, the
+    # ceiling their proof): what it calls optimal is, and its bound holds
     plan = optistaff.solve(scenario)
-    assert plan.summary["solver"]["decomposition"] == "per-interval+enumeration"
-    assert str(plan.status) == "optimal"
     objective = plan.summary["objective"]
-    assert truth.accepts(objective["weighted_shortfall"], objective["total"]) == []
+    if str(plan.status) == "optimal":
+        assert truth.accepts(objective["weighted_shortfall"], objective["total"]) == []
+    limit = truth.min_shortfall + brute.shortfall_tolerance(truth.min_shortfall)
+    if objective["weighted_shortfall"] <= limit:  # (else a higher total is no contradiction)
+        assert objective["total"] <= truth.total + brute.total_tolerance(truth.total)
+    bound = plan.summary["bound"]
+    assert bound is not None and truth.total <= bound + _slack(p, scales, truth.total)
+    if found.level1_holds:  # a tiny day with its optimum's plan and ceiling in hand
+        assert str(plan.status) == "optimal", plan.summary["solver"]["decomposition"]
+    if found.level1_holds and scenario.policy.switch_penalty <= 0:
+        assert plan.summary["solver"]["decomposition"] == "per-interval+enumeration"
 
 
 def test_contact_center_sla_without_switching_is_proven_by_the_enumeration() -> None:

@@ -252,6 +252,7 @@ def solve_allocation(
             deadline=min(run.deadline, clock.now() + REQUIRED_SHARE * run.time_limit_s),
         )
     at_floor = None
+    pooled_solved = False  # the pooled problem (no switching) solved by the enumeration
     if run.has_optional and lag is not None and required is not None:
         # level 1 at the intervals' own optima despite the daily minimums: the undecided
         # overtime by enumeration, a level-2 ceiling, and perhaps the optimum (note 05)
@@ -266,6 +267,10 @@ def solve_allocation(
         )
     if at_floor is not None:
         cuts.level2_ceiling = at_floor.ceiling
+        # level 1's optimum holds every interval at its own least shortfall (note 05): as
+        # without a daily minimum, each interval's shortfall is capped there
+        for t, res in enumerate(per):
+            cuts.short_cap[t] = res.short_obj
         if at_floor.level1_holds:
             counts = {k: v for r in at_floor.parts for k, v in r.counts.items()}
             called = dict(at_floor.called)
@@ -276,6 +281,7 @@ def solve_allocation(
                 parts, name = at_floor.parts, "per-interval+enumeration"
                 done = solver_result(SolveStatus.OPTIMAL, counts, called, parts, name, start)
                 return replace(done, bound=at_floor.bound)
+            pooled_solved = gap_ok
     if required is not None and identity is None and not run.priced and not run.has_daily:
         enumerated = enumerate_optional(
             problem, per, required, run.scales, run.runner, run.deadline, mip_gap, start
@@ -288,6 +294,7 @@ def solve_allocation(
     if (
         identity is not None
         and (run.has_daily or run.has_optional)
+        and not pooled_solved  # (its plan and bound are at hand: the identity model starts)
         and run.deadline - clock.now() >= horizon_time_s(problem)
     ):
         say("the whole horizon, agents pooled")
