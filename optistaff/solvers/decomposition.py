@@ -19,6 +19,8 @@ backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
 5. **Horizon models**: the pooled horizon model (daily minimums, optional agents),
    then, with a switch penalty, the identity model over named groups, seeded by the
    best plan so far (named by :func:`regroup`) and bounded by the cuts.
+6. **Windows** (:mod:`.windows`): a plan not proven is re-solved two intervals at a
+   time, the rest of the day fixed; it only gets better.
 
 The status is ``optimal`` only where each part is proven; otherwise the best plan with
 bounds that hold for any plan.
@@ -74,6 +76,12 @@ REQUIRED_SHARE = 0.1
 # Fraction of the time limit the enumeration of undecided overtime may use when a daily
 # minimum leaves level 1 at the intervals' own optima (note 05, "At the floor").
 ENUMERATE_SHARE = 0.15
+
+# Fraction of the time left after the steps before the horizon models that the windows
+# (re-solving a few intervals at a time, note 07 "Windows") may use after them.
+WINDOW_SHARE = 0.5
+# ... and where level 1 is not settled (the horizon model needs its time for level 1)
+WINDOW_SHARE_UNSETTLED = 0.25
 
 # When no horizon model fits the time: the fraction step 1 may use with a daily minimum
 # (then the Lagrangian rounds their share, and each interval's best value the rest).
@@ -322,12 +330,49 @@ def solve_allocation(
         else:
             pooled = None
     say("the whole horizon")
-    result = _solve_horizon(run, per, status, counts, called, cuts, required, pooled, max_value)
+    # the windows' share of what is left comes off the horizon model's time, where level
+    # 1 is settled (it splits per interval, or sits at the proven floor); less where it
+    # is not: windows rarely lower a day-wide shortfall, the horizon model may
+    settled = not run.has_daily or (at_floor is not None and at_floor.level1_holds)
+    share = WINDOW_SHARE if settled else WINDOW_SHARE_UNSETTLED
+    reserve = share * max(0.0, run.deadline - clock.now())
+    horizon_run = replace(run, deadline=run.deadline - reserve)
+    result = _solve_horizon(
+        horizon_run, per, status, counts, called, cuts, required, pooled, max_value
+    )
     if at_floor is not None and result.status != SolveStatus.INFEASIBLE:
         # (the ceiling holds for level 1's optimum whatever plan the models ended with)
         bound = at_floor.bound if result.bound is None else min(result.bound, at_floor.bound)
         result = replace(result, bound=bound)
+    if result.status == SolveStatus.FEASIBLE and result.counts and not run.priced:
+        say("windows of the day")
+        result = _improve_by_windows(run, result, cuts)
     return result
+
+
+def _improve_by_windows(run: _Solve, result: SolverResult, cuts: Cuts) -> SolverResult:
+    """The plan at hand improved a few intervals at a time (:mod:`.windows`) in the time
+    left; its status and bounds stand (they hold for any plan)."""
+    from optistaff.solvers import windows
+
+    stop = run.stop
+    counts, taken = windows.improve(
+        run.final,
+        result.counts,
+        result.called_in,
+        run.scales,
+        run.runner,
+        run.deadline,
+        run.mip_gap,
+        cuts,
+        stop=lambda: stop is not None and stop.is_set(),
+        day_s=horizon_time_s(run.final),
+    )
+    if not taken:
+        return result
+    stats = {**result.stats, "windows_taken": taken}
+    name = f"{result.decomposition}+windows"
+    return replace(result, counts=counts, stats=stats, decomposition=name)
 
 
 def _price_daily_minimums(

@@ -126,15 +126,23 @@ def add_staffing_curves(b: CpsatModel, p: AllocationProblem, ts: Sequence[int]) 
 
 
 def add_daily_minimums(
-    b: CpsatModel, p: AllocationProblem, ts: Sequence[int], scale: float
+    b: CpsatModel,
+    p: AllocationProblem,
+    ts: Sequence[int],
+    scale: float,
+    answered_elsewhere: dict[int, int] | None = None,
 ) -> None:
     """Horizon-wide minimum of queue q (weight w, target d):
-    D[q] ≥ w·(d·Σ_t λ − Σ_t Σ_k λ·SL(k)·u[q,t,k]), D[q] ≥ 0 (in units of 1/scale)."""
+    D[q] ≥ w·(d·Σ_t λ − Σ_t Σ_k λ·SL(k)·u[q,t,k]), D[q] ≥ 0 (in units of 1/scale).
+    ``answered_elsewhere[q]``: the scaled w·answered of q's cells outside ``ts``, fixed
+    (a window of the day, :func:`build_window`), taken off the target."""
     for q, target in p.daily.items():
         weight = p.scenario.queues[q].weight
         if weight == 0:
             continue
         rhs = round(scale * weight * target)
+        if answered_elsewhere is not None:
+            rhs -= answered_elsewhere.get(q, 0)
         answered: list[DailyTerm] = []
         for tab in b.cells:
             if tab.cell.queue != q or tab.cell.interval not in ts:
@@ -363,6 +371,52 @@ def build_model(
     if scales.shortfall > 0 and not all_in:  # per-interval relaxations omit daily minimums
         add_daily_minimums(b, p, ts, scales.shortfall)
     add_switches(b, p, ts)
+    return b
+
+
+def build_window(
+    p: AllocationProblem,
+    window: Sequence[int],
+    scales: Scales,
+    counts: dict[tuple[int, int, int], int],
+    called: dict[int, int],
+) -> CpsatModel:
+    """The model of the intervals ``window`` (consecutive) with the rest of a plan
+    (``counts``, ``called``) fixed: the same families over the window, every optional
+    group's called-in count fixed, the daily minimums with the answered calls of the
+    intervals outside taken off their targets, and the switches across the window's two
+    edges against the fixed neighbours (their y are constants here, so ``add_switches``
+    counts them as any other). Its objectives are the day's restricted to what the
+    window can change (``models/07-decomposition.md``, "Windows")."""
+    ts = sorted(window)
+    b = CpsatModel(cp_model.CpModel(), problem=p)
+    add_allocation(b, p, ts)
+    b.z = {g.index: called.get(g.index, 0) for g in p.groups if g.optional}
+    add_capacity(b, p, ts)
+    add_staffing_curves(b, p, ts)
+    if scales.shortfall > 0 and p.daily:
+        inside = set(ts)
+        n: dict[tuple[int, int], int] = {}
+        for (_g, q, t), k in counts.items():
+            if t not in inside:
+                n[(q, t)] = n.get((q, t), 0) + k
+        elsewhere: dict[int, int] = {}
+        for (q, t), cell in p.tables.items():
+            if q in p.daily and t not in inside and cell.max_agents > 0:
+                weight = p.scenario.queues[q].weight
+                ints = np.rint(cell.answered * weight * scales.shortfall).astype(np.int64)
+                elsewhere[q] = elsewhere.get(q, 0) + int(ints[n.get((q, t), 0)])
+        add_daily_minimums(b, p, ts, scales.shortfall, elsewhere)
+    edges = [t for t in (ts[0] - 1, ts[-1] + 1) if 0 <= t < p.n_intervals]
+    for t in edges:
+        for g, group in enumerate(p.groups):
+            if group.available[t]:
+                for q in group.skills:
+                    b.y[(g, q, t)] = counts.get((g, q, t), 0)
+    add_switches(b, p, sorted([*ts, *edges]))
+    for t in edges:  # (the neighbours are constants of the plan, not of the window)
+        for key in [k for k in b.y if k[2] == t]:
+            del b.y[key]
     return b
 
 
