@@ -59,6 +59,17 @@ def required_optional(
     return required
 
 
+def _undecided(p: AllocationProblem, required: set[int]) -> tuple[list[int], list[range]]:
+    """The optional groups neither pinned in nor required, and each one's called-in
+    counts to enumerate (all of it first)."""
+    undecided = [
+        g.index
+        for g in p.groups
+        if g.optional and not g.called_in_by_pin and g.index not in required
+    ]
+    return undecided, [range(p.groups[g].size, -1, -1) for g in undecided]
+
+
 class OutOfTime(Exception):
     """The deadline passed inside an enumeration: its result would not be proven."""
 
@@ -83,12 +94,7 @@ def enumerate_optional(
     more than 64 combinations (the horizon model decides then)."""
     from optistaff.solvers.cpsat import build_model, cap_members, solve_lexicographic
 
-    undecided = [
-        g.index
-        for g in p.groups
-        if g.optional and not g.called_in_by_pin and g.index not in required
-    ]
-    choices = [range(p.groups[g].size, -1, -1) for g in undecided]
+    undecided, choices = _undecided(p, required)
     if math.prod(len(c) for c in choices) > 64:
         return None
     tol = math.ceil(0.5e-7 * scales.shortfall) if scales.shortfall > 0 else 0
@@ -189,12 +195,7 @@ def enumerate_at_floor(
     tol = math.ceil(0.5e-7 * scales.shortfall) if scales.shortfall > 0 else 0
     if plan_level1 > sum(r.short_bound for r in per) + tol:
         return None  # level 1 is not (known to be) the intervals' own optima
-    undecided = [
-        g.index
-        for g in p.groups
-        if g.optional and not g.called_in_by_pin and g.index not in required
-    ]
-    choices = [range(p.groups[g].size, -1, -1) for g in undecided]
+    undecided, choices = _undecided(p, required)
     if math.prod(len(c) for c in choices) > 64:
         return None
     cache: dict[tuple[int, tuple[tuple[int, int], ...]], BlockResult | None] = {}
