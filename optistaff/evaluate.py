@@ -15,21 +15,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from optistaff import curve_cache, queueing
 from optistaff.plan_schema import STAFFING_COLUMNS, TIME_VARYING_COLUMNS, Objective, QueueTotals
 from optistaff.scenario import Queue, QueueModelName, Scenario
+from optistaff.tables import Kind, Table
 
-if TYPE_CHECKING:  # (imported where used: numba's kernels cost ~0.3 s, stationary plans skip it)
+if TYPE_CHECKING:  # (imported where used: numba's kernels cost ~0.3 s, stationary plans skip
+    # it; pandas only where a DataFrame is asked for, optistaff.tables)
+    import pandas as pd
+
     from optistaff import time_varying
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    staffing: pd.DataFrame
+    table: Table  # the staffing rows (staffing.csv), as rows
     objective: Objective
     queues: dict[str, QueueTotals]
+
+    @property
+    def staffing(self) -> pd.DataFrame:
+        """The staffing rows as a DataFrame (a new one; ``interval_start`` as its labels,
+        the plan's :attr:`~optistaff.plan.Plan.staffing` parses them)."""
+        return self.table.frame(parse_times=False)
 
 
 def count_switches(scenario: Scenario, assignment: Mapping[tuple[str, int], str | None]) -> int:
@@ -252,9 +261,21 @@ def evaluate(
         "total": total,
     }
     columns = TIME_VARYING_COLUMNS if varying else STAFFING_COLUMNS
-    staffing = pd.DataFrame(rows, columns=list(columns))
-    staffing["required_agents"] = staffing["required_agents"].astype("Int64")
-    return Evaluation(staffing, objective, queue_totals)
+    table = Table(
+        columns, [tuple(r.get(c) for c in columns) for r in rows], staffing_kinds(columns)
+    )
+    return Evaluation(table, objective, queue_totals)
+
+
+def staffing_kinds(columns: tuple[str, ...]) -> tuple[Kind, ...]:
+    """The kind of each staffing column (``optistaff.tables``)."""
+    named: dict[str, Kind] = {
+        "interval_start": "time",
+        "queue": "str",
+        "agents": "int",
+        "required_agents": "Int64",
+    }
+    return tuple(named.get(c, "float") for c in columns)
 
 
 def _null(x: float) -> float | None:

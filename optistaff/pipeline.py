@@ -19,8 +19,6 @@ from dataclasses import replace
 from importlib import metadata
 from typing import cast
 
-import pandas as pd
-
 from optistaff import __version__
 from optistaff.disaggregate import disaggregate, fill_idle, keep_agents_in_place
 from optistaff.errors import UsageError
@@ -37,10 +35,13 @@ from optistaff.plan_schema import (
 )
 from optistaff.scenario import QueueModelName, Scenario
 from optistaff.solvers import ProgressCallback, SolveStatus, Strategy, clock
+from optistaff.tables import Kind, Table
 
 #: Called with every plan :func:`solve` returns. The test suite registers the independent
 #: plan checker here, so that every plan any test produces is verified.
 PLAN_HOOKS: list[Callable[[Plan], None]] = []
+# assignments.csv: agent, interval_start, queue (empty when unassigned; optistaff.tables)
+ASSIGNMENT_KINDS: tuple[Kind, ...] = ("str", "time", "string")
 
 
 def _version(package: str) -> str:
@@ -220,14 +221,12 @@ def solve(
         summary["solver"]["work"] = round(work.spent, 6)
     if varying:
         summary = _time_varying_summary(summary, None, None)
-    staffing = ev.staffing.copy()
-    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
     plan = Plan(
         scenario=scenario,
         status=status,
         summary=summary,
-        staffing=staffing,
-        assignments=_assignment_frame(scenario, assignment),
+        staffing=ev.table,
+        assignments=_assignment_table(scenario, assignment),
     )
     for hook in PLAN_HOOKS:
         hook(plan)
@@ -320,6 +319,8 @@ def evaluate_plan(plan: Plan, queue_model: QueueModelName) -> Plan:
     model. The plan keeps its status and bounds only when the model is the one the
     optimiser proved them for; otherwise it is ``feasible`` with no bound (nothing is
     proven for the other model)."""
+    import pandas as pd
+
     from optistaff.plan_schema import queue_model_of
 
     began = time.monotonic()
@@ -383,13 +384,11 @@ def evaluate_plan(plan: Plan, queue_model: QueueModelName) -> Plan:
         "solve_s": 0.0,
         "total_s": round(time.monotonic() - began, 3),
     }
-    staffing = ev.staffing.copy()
-    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format="%Y-%m-%d %H:%M")
     return Plan(
         scenario=scenario,
         status=status,
         summary=summary,
-        staffing=staffing,
+        staffing=ev.table,
         assignments=plan.assignments.copy(),
     )
 
@@ -411,11 +410,9 @@ def finishing_estimate_s(problem: AllocationProblem) -> float:
     return 0.05 + _FINISH_S_PER_AGENT_INTERVAL * _agent_intervals(problem)
 
 
-def _assignment_frame(
-    scenario: Scenario, assignment: dict[tuple[str, int], str | None]
-) -> pd.DataFrame:
+def _assignment_table(scenario: Scenario, assignment: dict[tuple[str, int], str | None]) -> Table:
     """One row per (agent, interval) the agent works (scenario order, then time)."""
-    starts = scenario.horizon.interval_starts()
+    labels = scenario.horizon.labels()
     agents_in = {agent for agent, _t in assignment}
     rows = []
     for agent in scenario.agents:
@@ -423,8 +420,5 @@ def _assignment_frame(
             continue
         for t, ok in enumerate(agent.available):
             if ok:
-                rows.append((agent.id, starts[t], assignment.get((agent.id, t))))
-    frame = pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))
-    frame["interval_start"] = pd.to_datetime(frame["interval_start"])
-    frame["queue"] = frame["queue"].astype("string")
-    return frame
+                rows.append((agent.id, labels[t], assignment.get((agent.id, t))))
+    return Table(ASSIGNMENT_COLUMNS, rows, ASSIGNMENT_KINDS)

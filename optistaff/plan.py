@@ -28,9 +28,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
-import pandas as pd
 import yaml
 
 from optistaff.errors import PlanError, PlanWriteError, ScenarioError
@@ -43,9 +42,37 @@ from optistaff.plan_schema import (
 )
 from optistaff.scenario import Scenario
 from optistaff.solvers import SolveStatus
+from optistaff.tables import DATE_FORMAT as DATE_FORMAT
+from optistaff.tables import Table
 
-DATE_FORMAT = "%Y-%m-%d %H:%M"
+if TYPE_CHECKING:  # (imported where a DataFrame is made: optistaff.tables)
+    import pandas as pd
+
 FILES = ("scenario.yaml", "summary.json", "staffing.csv", "assignments.csv")
+
+
+class _Frame:
+    """A plan's table: given as a DataFrame or as a :class:`~optistaff.tables.Table` (the
+    pipeline's rows), read as a DataFrame, made from the rows on first access (pandas is
+    not imported by a command that never reads one: ``optistaff.tables``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, plan: None, owner: type | None = None) -> _Frame: ...
+    @overload
+    def __get__(self, plan: Plan, owner: type | None = None) -> pd.DataFrame: ...
+    def __get__(self, plan: Plan | None, owner: type | None = None) -> pd.DataFrame | _Frame:
+        if plan is None:  # (the dataclass asks for a default: there is none)
+            raise AttributeError(self.slot[1:])
+        value = plan.__dict__[self.slot]
+        if isinstance(value, Table):
+            value = plan.__dict__[self.slot] = value.frame()
+        return cast("pd.DataFrame", value)
+
+    def __set__(self, plan: Plan, value: pd.DataFrame | Table) -> None:
+        plan.__dict__[self.slot] = value
 
 
 @dataclass(frozen=True, repr=False)
@@ -62,8 +89,8 @@ class Plan:
     scenario: Scenario
     status: SolveStatus
     summary: PlanSummary
-    staffing: pd.DataFrame
-    assignments: pd.DataFrame
+    staffing: _Frame = _Frame()
+    assignments: _Frame = _Frame()
 
     @property
     def objective(self) -> Objective:
@@ -73,6 +100,8 @@ class Plan:
     @property
     def queues(self) -> pd.DataFrame:
         """Per-queue totals (one row per queue, index ``queue``)."""
+        import pandas as pd
+
         frame = pd.DataFrame.from_dict(self.summary["queues"], orient="index")
         frame.index.name = "queue"
         return frame
@@ -100,15 +129,22 @@ class Plan:
 # -- serialising -----------------------------------------------------------------------
 
 
-def staffing_csv(staffing: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    staffing.to_csv(buf, index=False, lineterminator="\n", date_format=DATE_FORMAT)
-    return buf.getvalue()
+def staffing_csv(plan: Plan) -> str:
+    """staffing.csv's text."""
+    return _csv(plan.__dict__["_staffing"])
 
 
-def assignments_csv(assignments: pd.DataFrame) -> str:
+def assignments_csv(plan: Plan) -> str:
+    """assignments.csv's text."""
+    return _csv(plan.__dict__["_assignments"])
+
+
+def _csv(table: pd.DataFrame | Table) -> str:
+    """A table's CSV text: from the rows when no DataFrame was made (the same bytes)."""
+    if isinstance(table, Table):
+        return table.csv()
     buf = io.StringIO()
-    assignments.to_csv(buf, index=False, lineterminator="\n", date_format=DATE_FORMAT)
+    table.to_csv(buf, index=False, lineterminator="\n", date_format=DATE_FORMAT)
     return buf.getvalue()
 
 
@@ -145,8 +181,8 @@ def plan_files(plan: Plan, extra: dict[str, bytes] | None = None) -> dict[str, b
     bytes; summary.json records the others' hashes."""
     files = {
         "scenario.yaml": scenario_yaml(plan.scenario).encode(),
-        "staffing.csv": staffing_csv(plan.staffing).encode(),
-        "assignments.csv": assignments_csv(plan.assignments).encode(),
+        "staffing.csv": staffing_csv(plan).encode(),
+        "assignments.csv": assignments_csv(plan).encode(),
         **(extra or {}),
     }
     summary = plan.summary.copy()
@@ -299,6 +335,8 @@ def _write_failure(directory: Path, exc: OSError) -> str:
 
 def read_plan(directory: str | os.PathLike[str]) -> Plan:
     """Read a plan directory, checking that its files belong together."""
+    import pandas as pd
+
     from optistaff.loading import load_scenario
 
     path = Path(directory)
@@ -368,6 +406,8 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
 
 
 def read_staffing_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     staffing = pd.read_csv(path, dtype={"queue": str})
     columns = TIME_VARYING_COLUMNS if "unanswered_at_end_calls" in staffing else STAFFING_COLUMNS
     _check_columns(path, staffing, columns)

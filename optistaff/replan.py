@@ -764,7 +764,7 @@ def plan_of(
     """The plan of ``assignment`` on ``scenario``: every figure evaluated, ``feasible``
     (nothing optimised or proven), ``solver.decomposition`` saying how it was made."""
     from optistaff.pipeline import (
-        _assignment_frame,
+        _assignment_table,
         _time_varying_summary,
         scenario_info,
         software_versions,
@@ -823,14 +823,12 @@ def plan_of(
         "solve_s": 0.0,
         "total_s": round(time.monotonic() - began, 3),
     }
-    staffing = ev.staffing.copy()
-    staffing["interval_start"] = pd.to_datetime(staffing["interval_start"], format=DATE_FORMAT)
     return Plan(
         scenario=scenario,
         status=SolveStatus.FEASIBLE,
         summary=summary,
-        staffing=staffing,
-        assignments=_assignment_frame(scenario, keys),
+        staffing=ev.table,
+        assignments=_assignment_table(scenario, keys),
     )
 
 

@@ -106,7 +106,7 @@ PHASES = (
     ("optistaff.pipeline", "keep_agents_in_place"),
     ("optistaff.pipeline", "fill_idle"),
     ("optistaff.pipeline", "evaluate"),
-    ("optistaff.pipeline", "_assignment_frame"),
+    ("optistaff.pipeline", "_assignment_table"),
 )
 
 
