@@ -55,12 +55,12 @@ def _old_assignments(scenario: optistaff.Scenario, table: Table) -> pd.DataFrame
 
 
 def _tiny_time_varying() -> optistaff.Scenario:
-    scenario = optistaff.load_scenario(ROOT / "scenarios" / "michelle.yaml")
+    scenario = optistaff.load_scenario(str(ROOT / "scenarios" / "michelle.yaml"))
     return replace(scenario, policy=replace(scenario.policy, queue_model="time_varying"))
 
 
 def _stationary(name: str) -> optistaff.Scenario:
-    scenario = optistaff.load_scenario(ROOT / "scenarios" / name)
+    scenario = optistaff.load_scenario(str(ROOT / "scenarios" / name))
     return replace(scenario, policy=replace(scenario.policy, queue_model="stationary"))
 
 
