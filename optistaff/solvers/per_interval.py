@@ -49,14 +49,15 @@ def solve_intervals(
     """Every interval solved on its own, ``threads`` at a time.
 
     First the exact interval search (``interval_search``, bounded by its node limit)
-    runs on every interval; the intervals it gives up on get one CP-SAT worker each.
-    Time is shared among those so that a time limit yields a plan for every interval:
-    in a first pass an interval may use at most its fair share of the time left (time
-    left × threads / intervals not yet started); intervals stopped there are solved
-    again, from scratch, with all the time that remains, and keep the better of the two
-    results. An interval solved to optimality in either pass gets the same result as
-    one unhurried solve (the search's node limit is a count, and a fresh solve with one
-    worker is deterministic), so optimal plans do not depend on timing."""
+    runs on every interval, each within its fair share of the time left (time left ×
+    threads / intervals not yet searched: a limit too short for every search still
+    searches every interval, instead of leaving the last ones with no plan); the
+    intervals it gives up on get one CP-SAT worker each, and keep the search's own plan
+    where CP-SAT's is worse. Time is shared among those the same way; intervals stopped
+    there are solved again, from scratch, with all the time that remains, and keep the
+    better of the two results. An interval solved to optimality in either pass gets the
+    same result as one unhurried solve (the search's node limit is a count, and a fresh
+    solve with one worker is deterministic), so optimal plans do not depend on timing."""
     T = problem.n_intervals
     halt = threading.Event()
     runners: list[Runner] = []  # (one, made when CP-SAT first takes an interval)
@@ -67,10 +68,19 @@ def solve_intervals(
     def out_of_time() -> bool:
         return clock.now() >= deadline or halt.is_set() or (stop is not None and stop.is_set())
 
+    fallback: dict[int, BlockResult] = {}  # the search's plan where it gave up
+    unsearched = [T]
+
     def search(t: int) -> BlockResult | None:
         if out_of_time():
             return None
-        found = search_interval(problem, t, scales, mip_gap, deadline)
+        with lock:  # its fair share of the time left (models/10-interval-search.md)
+            now = clock.now()
+            until = min(deadline, now + (deadline - now) * threads / max(unsearched[0], 1))
+            unsearched[0] -= 1
+        found, gave_up = _search(problem, t, scales, mip_gap, until)
+        if gave_up is not None:
+            fallback[t] = with_trivial_bounds(problem, t, gave_up)
         return None if found is None else with_trivial_bounds(problem, t, found)
 
     def one(t: int, share: bool) -> BlockResult:
@@ -161,7 +171,9 @@ def solve_intervals(
     todo = [t for t in range(T) if found[t] is None]
     not_started[0] = len(todo)
     for t, res in zip(todo, run_all(todo, lambda t: one(t, True), True), strict=True):
-        found[t] = res
+        kept = fallback.get(t)  # (CP-SAT's plan, unless the search's own was better)
+        use = kept is None or res.status == SolveStatus.OPTIMAL or not better_plan(kept, res)
+        found[t] = res if use else kept
     per = [res for res in found if res is not None]
     assert len(per) == T
     again = [t for t, r in enumerate(per) if r.status == SolveStatus.FEASIBLE]
@@ -183,6 +195,15 @@ def search_interval(
     """Interval t by the exact branch and bound of ``interval_search`` (same scaled
     objectives and tolerances as a one-interval CP-SAT model); None when it gives up
     at its node limit (or cannot hold level 1 in level 2) and CP-SAT should solve it."""
+    return _search(p, t, scales, mip_gap, until)[0]
+
+
+def _search(
+    p: AllocationProblem, t: int, scales: Scales, mip_gap: float, until: float
+) -> tuple[BlockResult | None, BlockResult | None]:
+    """:func:`search_interval`'s result, and the plan of a search that gave up at its
+    node limit in level 1 (``feasible``, with the bounds that hold for any plan: a
+    fallback should CP-SAT do worse in the time it gets)."""
     short_const, value_const = interval_constants(p, t, scales)
     price = p.scenario.policy.shortfall_price
     if price is not None:  # one objective: value − price·shortfall (as in solve_lexicographic)
@@ -198,17 +219,15 @@ def search_interval(
         node_limit=SEARCH_NODES,
         priced=price is not None,
     )
-    if plan is None or plan.gave_up:
-        # CP-SAT from scratch: hinting the search's plan made its level 2 worse on the
-        # peak intervals of a 10,000-agent center (3 of 3, 8 s each)
-        return None
+    if plan is None:
+        return None, None
     shortfall_bound: float | None = 0.0
     if price is not None:
         shortfall_bound = None
     elif scales.shortfall > 0:
         shortfall_bound = plan.short_bound / scales.shortfall + short_const
-    return BlockResult(
-        status_of(plan.optimal),
+    res = BlockResult(
+        status_of(plan.optimal and not plan.gave_up),
         plan.counts,
         plan.called_in,
         bound=plan.value_bound / scales.value + value_const,
@@ -218,6 +237,9 @@ def search_interval(
         value_bound=plan.value_bound,
         value_obj=plan.value_obj,
     )
+    # gave up: CP-SAT from scratch (hinting the search's plan made its level 2 worse on
+    # the peak intervals of a 10,000-agent center, 3 of 3, 8 s each), this plan kept
+    return (None, res) if plan.gave_up else (res, None)
 
 
 def pins_only(p: AllocationProblem, t: int) -> BlockResult:
