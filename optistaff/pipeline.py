@@ -135,10 +135,12 @@ def solve(
         compile_s: float | None = time_varying.compile_kernels()
     else:
         compile_s = None
+    varying = policy.queue_model == "time_varying"
+    # (importing the strategy's modules is fixed work too: ~0.5 s for the time-varying
+    # one in a fresh process, which a tiny limit must not be charged for)
+    strategy = _strategy(policy.objective, varying)
     built = time.monotonic()
     finishing = finishing_estimate_s(problem)
-    varying = policy.queue_model == "time_varying"
-    strategy = _strategy(policy.objective, varying)
     limit = max(policy.time_limit_s - (built - started) - finishing, 0.01)
     with contextlib.ExitStack() as counted:
         work = None

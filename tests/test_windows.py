@@ -7,7 +7,10 @@ formulas, switches counted agent by agent) before and after, and brute force
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import brute
@@ -156,3 +159,29 @@ def test_a_window_counts_the_switches_across_its_edges() -> None:
     before = _figures(scenario, final, counts, {})
     assert _figures(scenario, final, after, {}) == before
     assert taken == 0 and after == counts
+
+
+def test_a_limit_with_no_time_for_a_window_never_loads_cp_sat(tmp_path: Path) -> None:
+    """With no time left for one window the step touches nothing of CP-SAT (its import
+    is ~0.5 s in a fresh process: a 0.01 s search budget once took 0.5-1.06 s to solve,
+    all of it that import). Truth: the command's own process, with a limit too short
+    for a window and with one long enough (then CP-SAT is loaded, so the check can
+    fail)."""
+    code = (
+        "import contextlib, json, sys\n"
+        "from optistaff.cli import main\n"
+        "with contextlib.suppress(SystemExit):\n"
+        "    main(['solve', 'scenarios/michelle.yaml', '--queue-model', 'stationary', "
+        "'--time-limit', sys.argv[1], '-q', '-o', sys.argv[2]], standalone_mode=False)\n"
+        "print('ortools.sat' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    loaded = {}
+    for limit in ("0.01", "10"):
+        out = tmp_path / limit
+        done = subprocess.run(
+            [sys.executable, "-c", code, limit, str(out)], capture_output=True, text=True, cwd=root
+        )
+        assert done.returncode == 0, done.stderr
+        loaded[limit] = done.stdout.strip().splitlines()[-1]
+    assert loaded == {"0.01": "False", "10": "True"}

@@ -355,6 +355,9 @@ def _improve_by_windows(run: _Solve, result: SolverResult, cuts: Cuts) -> Solver
     left; its status and bounds stand (they hold for any plan)."""
     from optistaff.solvers import windows
 
+    day_s = horizon_time_s(run.final)
+    if not windows.time_for_one(run.final, run.deadline, day_s):
+        return result  # (before run.runner: CP-SAT is not imported for nothing)
     stop = run.stop
     counts, taken = windows.improve(
         run.final,
@@ -366,7 +369,7 @@ def _improve_by_windows(run: _Solve, result: SolverResult, cuts: Cuts) -> Solver
         run.mip_gap,
         cuts,
         stop=lambda: stop is not None and stop.is_set(),
-        day_s=horizon_time_s(run.final),
+        day_s=day_s,
     )
     if not taken:
         return result

@@ -35,6 +35,17 @@ WINDOW = 2
 WINDOW_MIN_S = 0.05
 
 
+def _least_s(p: AllocationProblem, day_s: float) -> float:
+    """The least time a window gets (its share of a whole-day model's, ``day_s``)."""
+    return max(WINDOW_MIN_S, day_s * min(WINDOW, p.n_intervals) / max(p.n_intervals, 1))
+
+
+def time_for_one(p: AllocationProblem, deadline: float, day_s: float = 0.0) -> bool:
+    """Is there time for one window before ``deadline``? (When not, nothing of CP-SAT
+    is touched: its import is ~0.5 s in a fresh process, which a tiny limit would pay.)"""
+    return clock.now() + _least_s(p, day_s) < deadline
+
+
 def improve(
     p: AllocationProblem,
     counts: Counts,
@@ -53,6 +64,8 @@ def improve(
     then Σ of its intervals' bounds: the daily deficits are ≥ 0). ``day_s``: the least
     time worth giving a model of the whole day (``decomposition.horizon_time_s``); a
     window needs its share of it (building it must not overrun the deadline)."""
+    if not time_for_one(p, deadline, day_s) or (stop is not None and stop()):
+        return dict(counts), 0
     from optistaff.solvers.cpsat import (
         add_cuts,
         build_window,
@@ -62,11 +75,11 @@ def improve(
 
     T = p.n_intervals
     width = min(WINDOW, T)
+    least_s = _least_s(p, day_s)
     step = max(1, width // 2)
     starts = list(range(0, max(T - width, 0) + 1, step))
     if starts[-1] != T - width:
         starts.append(T - width)
-    least_s = max(WINDOW_MIN_S, day_s * width / max(T, 1))
     plan = dict(counts)
     taken = 0
     changed = True
