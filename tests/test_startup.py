@@ -77,6 +77,6 @@ def test_a_first_time_varying_day_compiles_before_the_limit_is_shared_out(
     assert first["compile_s"] > 3.0  # compiled here, not loaded
     assert first["solve_s"] <= first["search_budget_s"] + 1.0
     assert "below this scenario's fixed work" in said and "compiling the time-varying" in said
-    again, said = run("30")
+    again, said = run("6")  # (above the fixed work once the cache is there: ~1.5 s)
     assert again["compile_s"] < 2.0  # loaded from the cache the first solve wrote
-    assert "compiling" not in said
+    assert "compiling" not in said and "fixed work" not in said

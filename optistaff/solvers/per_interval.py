@@ -263,7 +263,7 @@ def with_trivial_bounds(p: AllocationProblem, t: int, res: BlockResult) -> Block
     objective's variable domains, which counts every staffing literal of a cell at once."""
     if res.status == SolveStatus.INFEASIBLE:
         return res
-    cells = [cell for (_q, i), cell in p.tables.items() if i == t]
+    cells = [cell for q in range(p.n_queues) if (cell := p.tables.get((q, t))) is not None]
     best_value = sum(float(np.max(cell.value)) for cell in cells)
     least_short = sum(float(np.min(cell.shortfall)) for cell in cells)
     if p.scenario.policy.shortfall_price is not None:
