@@ -164,9 +164,10 @@ def test_a_window_counts_the_switches_across_its_edges() -> None:
 def test_a_limit_with_no_time_for_a_window_never_loads_cp_sat(tmp_path: Path) -> None:
     """With no time left for one window the step touches nothing of CP-SAT (its import
     is ~0.5 s in a fresh process: a 0.01 s search budget once took 0.5-1.06 s to solve,
-    all of it that import). Truth: the command's own process, with a limit too short
-    for a window and with one long enough (then CP-SAT is loaded, so the check can
-    fail)."""
+    all of it that import), nor does the per-interval step re-solve a stopped interval
+    with less than ``per_interval.CPSAT_LEAST_S`` left (on a fresh clone it did, 3 runs
+    in 5). Truth: the command's own process, with a limit too short for a window and
+    with one long enough (then CP-SAT is loaded, so the check can fail)."""
     code = (
         "import contextlib, json, sys\n"
         "from optistaff.cli import main\n"
