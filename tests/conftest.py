@@ -64,3 +64,12 @@ def _check_every_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     pipeline.PLAN_HOOKS.append(hook)
     yield
     pipeline.PLAN_HOOKS.remove(hook)
+
+
+#: Runs before every other test: on a fresh checkout it is the suite's one numba compile
+#: and fills the cache the rest loads (``tests/test_startup.py``).
+FIRST = "test_startup.py::test_a_first_time_varying_day_compiles_before_the_limit_is_shared_out"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.endswith(FIRST))
