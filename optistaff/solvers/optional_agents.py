@@ -38,7 +38,7 @@ def required_optional(
     some interval's least weighted shortfall rises above what the full group attains.
     When level 1 splits per interval (no daily minimum), the lexicographic optimum must
     call them all in (``models/05-optional-and-switches.md``)."""
-    from optistaff.solvers.cpsat import build_model, cap_members, least_shortfall
+    from optistaff.solvers.per_interval import search_interval
 
     required: set[int] = set()
     for group in p.groups:
@@ -49,14 +49,43 @@ def required_optional(
         for t, available in enumerate(group.available):
             if not available or per[t].status != SolveStatus.OPTIMAL:
                 continue
-            b = build_model(p, [t], scales, all_in=True)
-            if not cap_members(b, group.index, t, group.size - 1):
-                continue
-            least = least_shortfall(b, scales, runner, deadline - clock.now())
+            cut = {group.index: group.size - 1}
+            # the exact interval search first (its proven level-1 bound; a gap of 1 ends
+            # level 2, not needed here, at its start), CP-SAT where it gives up
+            searched = search_interval(fewer(p, cut), t, scales, 1.0, deadline)
+            if searched is not None and searched.status == SolveStatus.OPTIMAL:
+                least: float | None = searched.short_bound
+            else:
+                least = _least_by_cp_sat(p, t, cut, scales, runner, deadline)
             if least is not None and least > per[t].short_obj + 0.5:
                 required.add(group.index)
                 break
     return required
+
+
+def fewer(p: AllocationProblem, cut: dict[int, int]) -> AllocationProblem:
+    """``p`` with group g cut down to its first ``cut[g]`` members: for one interval, the
+    same as at most that many of them working there."""
+    groups = tuple(
+        replace(h, members=h.members[: cut[h.index]]) if h.index in cut else h for h in p.groups
+    )
+    return replace(p, groups=groups)
+
+
+def _least_by_cp_sat(
+    p: AllocationProblem,
+    t: int,
+    cut: dict[int, int],
+    scales: Scales,
+    runner: Runner,
+    deadline: float,
+) -> float | None:
+    from optistaff.solvers.cpsat import build_model, cap_members, least_shortfall
+
+    b = build_model(p, [t], scales, all_in=True)
+    if not all(cap_members(b, g, t, k) for g, k in cut.items()):
+        return None
+    return least_shortfall(b, scales, runner, deadline - clock.now())
 
 
 def _undecided(p: AllocationProblem, required: set[int]) -> tuple[list[int], list[range]]:
@@ -93,6 +122,7 @@ def enumerate_optional(
     shortfall; the best admissible one maximises Σ value − cost. None when there are
     more than 64 combinations (the horizon model decides then)."""
     from optistaff.solvers.cpsat import build_model, cap_members, solve_lexicographic
+    from optistaff.solvers.per_interval import search_interval
 
     undecided, choices = _undecided(p, required)
     if math.prod(len(c) for c in choices) > 64:
@@ -108,11 +138,15 @@ def enumerate_optional(
         if key not in cache:
             if clock.now() >= deadline:
                 raise OutOfTime
-            b = build_model(p, [t], scales, all_in=True)
-            for g in undecided:
-                if combo[g] < p.groups[g].size:
-                    cap_members(b, g, t, combo[g])
-            cache[key] = solve_lexicographic(b, p, scales, runner, deadline, mip_gap, None, start)
+            cut = {g: combo[g] for g in undecided if combo[g] < p.groups[g].size}
+            # the exact interval search first, CP-SAT's model where it gives up
+            got = search_interval(fewer(p, cut), t, scales, mip_gap, deadline)
+            if got is None:
+                b = build_model(p, [t], scales, all_in=True)
+                for g, k in cut.items():
+                    cap_members(b, g, t, k)
+                got = solve_lexicographic(b, p, scales, runner, deadline, mip_gap, None, start)
+            cache[key] = got
         return cache[key]
 
     best: tuple[int, dict[int, int], list[BlockResult]] | None = None
@@ -208,11 +242,7 @@ def enumerate_at_floor(
         if key not in cache:
             if clock.now() >= deadline:
                 raise OutOfTime
-            fewer = tuple(
-                replace(h, members=h.members[: cut[h.index]]) if h.index in cut else h
-                for h in p.groups
-            )
-            cache[key] = search_interval(replace(p, groups=fewer), t, scales, mip_gap, deadline)
+            cache[key] = search_interval(fewer(p, cut), t, scales, mip_gap, deadline)
         return cache[key]
 
     def cost(combo: dict[int, int]) -> tuple[int, float]:
