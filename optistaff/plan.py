@@ -392,7 +392,8 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
         path / "assignments.csv", dtype={"agent": str, "queue": str}, keep_default_na=False
     )
     _check_columns(path / "assignments.csv", assignments, ASSIGNMENT_COLUMNS)
-    assignments["queue"] = assignments["queue"].replace("", pd.NA)
+    # (pandas' string dtype with NA for an unassigned interval, as the solve's own frame)
+    assignments["queue"] = assignments["queue"].astype("string").replace("", pd.NA)
     assignments["interval_start"] = pd.to_datetime(
         assignments["interval_start"], format=DATE_FORMAT
     )

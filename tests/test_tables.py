@@ -90,8 +90,8 @@ def test_a_plans_tables_are_pandas_own_frames_and_csv(which: str, tmp_path: Path
 
     back = read_plan(plan.write(tmp_path / "plan"))
     assert (tmp_path / "plan" / "staffing.csv").read_text() == text_s
-    pd.testing.assert_frame_equal(back.assignments, plan.assignments, check_dtype=False)
-    pd.testing.assert_frame_equal(back.staffing, plan.staffing, check_dtype=False)
+    pd.testing.assert_frame_equal(back.assignments, plan.assignments)
+    pd.testing.assert_frame_equal(back.staffing, plan.staffing)
 
 
 _FLOATS = st.one_of(
