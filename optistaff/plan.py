@@ -393,7 +393,8 @@ def read_plan(directory: str | os.PathLike[str]) -> Plan:
     )
     _check_columns(path / "assignments.csv", assignments, ASSIGNMENT_COLUMNS)
     # (pandas' string dtype with NA for an unassigned interval, as the solve's own frame)
-    assignments["queue"] = assignments["queue"].astype("string").replace("", pd.NA)
+    queue = assignments["queue"].astype("string")
+    assignments["queue"] = queue.mask(queue == "")
     assignments["interval_start"] = pd.to_datetime(
         assignments["interval_start"], format=DATE_FORMAT
     )
