@@ -396,20 +396,63 @@ def evaluate_plan(plan: Plan, queue_model: QueueModelName) -> Plan:
 
 
 # Seconds per agent-interval to name the agents, evaluate the plan, write it, print it
-# and exit, measured on generated centers of 300-10,000 agents on a 2-core machine: 3.3e-5
-# on the 10,000-agent center (261,833 agent-intervals: 5.6 s to name and evaluate, 2.5 s
-# to write, 0.5 s to print and exit), with a little margin (the limit is a promise).
+# and exit, measured on generated centers of 300-10,000 agents on a 2-core machine on a
+# slow day: 3.3e-5 on the 10,000-agent center (261,833 agent-intervals: 5.6 s to name and
+# evaluate, 2.5 s to write, 0.5 s to print and exit), with a little margin (the limit is
+# a promise). The most a stationary solve reserves, and what any other always does.
 _FINISH_S_PER_AGENT_INTERVAL = 3.5e-5
+# The same steps of a stationary plan measured on 2026-12-03 (the 10,000-agent center:
+# 0.87 s to name and evaluate, 0.77 s to write, ~0.1 s to print and exit: 6.7e-6 s per
+# agent-interval) while :func:`_python_pace` took _PACE_REFERENCE_S there (in a solve of
+# that center; 2.9-3.0 ms on the 2,000-agent one).
+_FINISH_S_MEASURED = 6.7e-6
+_PACE_REFERENCE_S = 2.9e-3
+# The stationary reserve: the measured rate scaled by the pace of this machine now, times
+# a margin that also covers a machine that slows down after the pace is read (two
+# threads of matrix products on both cores slowed the finishing steps 1.9-2.0x).
+_PACE_MARGIN = 2.5
+# Below this many agent-intervals the reserve is under 0.75 s: no pace is read.
+_PACED_FROM = 20_000
 
 
 def _agent_intervals(problem: AllocationProblem) -> int:
     return sum(g.size * sum(g.available) for g in problem.groups)
 
 
+def _python_pace() -> float:
+    """Seconds a fixed piece of pure-Python work takes on this machine now (dicts of
+    tuples and strings, as naming the agents and writing the plan do; the mean of three
+    runs, ~3 ms each on the reference machine)."""
+    import gc
+
+    runs = []
+    collecting = gc.isenabled()
+    gc.disable()  # (a collection's cost follows the heap, e.g. a large scenario, not speed)
+    try:
+        for _ in range(3):
+            began = time.perf_counter()
+            d: dict[tuple[int, int], str] = {}
+            for i in range(20_000):
+                d[(i, i % 7)] = str(i)
+            sum(len(v) for v in d.values())
+            runs.append(time.perf_counter() - began)
+    finally:
+        if collecting:
+            gc.enable()
+    return math.fsum(runs) / len(runs)
+
+
 def finishing_estimate_s(problem: AllocationProblem) -> float:
     """Seconds the steps after the solver are expected to take (naming the agents,
-    evaluating, writing the plan): the time limit reserves them."""
-    return 0.05 + _FINISH_S_PER_AGENT_INTERVAL * _agent_intervals(problem)
+    evaluating, writing the plan): the time limit reserves them. Proportional to the
+    agent-intervals; for a stationary plan at the rate measured here scaled by this
+    machine's pace now (with a margin), never more than the slow day's rate."""
+    ai = _agent_intervals(problem)
+    rate = _FINISH_S_PER_AGENT_INTERVAL
+    if problem.scenario.policy.queue_model == "stationary" and ai >= _PACED_FROM:
+        paced = _PACE_MARGIN * _FINISH_S_MEASURED * _python_pace() / _PACE_REFERENCE_S
+        rate = min(rate, paced)
+    return 0.05 + rate * ai
 
 
 def _assignment_table(scenario: Scenario, assignment: dict[tuple[str, int], str | None]) -> Table:
