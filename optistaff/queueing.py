@@ -518,8 +518,15 @@ def _waiting_integrals(x: FloatArray, y: FloatArray, zt: FloatArray, need_z: boo
     lift = np.where(y > x, _bd0(x, y), 0.0)
 
     def logf(z: FloatArray) -> FloatArray:  # φ_x(z) - φ_x(z*), shape (E, P, G)
+        # -(x dz + m expm1(-dz)), computed in place: the same operations on the same
+        # operands, so the same bits, without four (E, P, G) temporaries
         dz = z - mode[:, None, None]
-        return -(x[:, None, None] * dz + m[:, None, None] * np.expm1(-dz))
+        e = np.negative(dz)
+        np.expm1(e, out=e)
+        e *= m[:, None, None]
+        dz *= x[:, None, None]
+        dz += e
+        return np.negative(dz, out=dz)
 
     def nodes(edges: FloatArray) -> tuple[FloatArray, FloatArray]:
         lo, hi = edges[:, :-1, None], edges[:, 1:, None]
@@ -531,11 +538,21 @@ def _waiting_integrals(x: FloatArray, y: FloatArray, zt: FloatArray, need_z: boo
     # density of Z (b = x): normaliser and abandonment, on the union of both panel sets so
     # that the factor e^-z in 1 - e^-z is resolved even where f is much wider
     z0, w0 = nodes(np.sort(np.concatenate([_panel_edges(x, y), edges1], axis=1), axis=1))
-    f0 = np.exp(logf(z0)) * w0
+    f0 = logf(z0)
+    np.exp(f0, out=f0)
+    f0 *= w0
     i0 = f0.sum(axis=(1, 2))
-    i_ab = (-np.expm1(-z0) * f0).sum(axis=(1, 2))
+    ab = np.negative(z0)
+    np.expm1(ab, out=ab)
+    np.negative(ab, out=ab)
+    ab *= f0
+    i_ab = ab.sum(axis=(1, 2))
+    del ab
     z1, w1 = nodes(edges1)
-    f1 = np.exp(logf(z1) - z1) * w1
+    f1 = logf(z1)
+    f1 -= z1
+    np.exp(f1, out=f1)
+    f1 *= w1
     i1 = f1.sum(axis=(1, 2))
     zans = (z1 * f1).sum(axis=(1, 2)) / i0 if need_z else np.full(x.shape, np.nan)
     # answered within time: [0, zt]. Where zt lies left of the b = x + 1 mode, the mass
@@ -547,7 +564,11 @@ def _waiting_integrals(x: FloatArray, y: FloatArray, zt: FloatArray, need_z: boo
         pad = np.repeat(zt[below, None], edges_t.shape[1] - left.shape[1], axis=1)
         edges_t[below] = np.concatenate([left, pad], axis=1)
     zc, wc = nodes(edges_t)
-    i_t = (np.exp(logf(zc) - zc) * wc).sum(axis=(1, 2))
+    ft = logf(zc)
+    ft -= zc
+    np.exp(ft, out=ft)
+    ft *= wc
+    i_t = ft.sum(axis=(1, 2))
     return _Waiting(
         log_big_a=np.log(x) + lift + np.log(i0),
         p_answer=i1 / i0,
