@@ -38,7 +38,7 @@ import numpy.typing as npt
 from optistaff import queueing
 
 #: Part of every key: change it whenever a formula of optistaff.queueing changes a result.
-FORMULA_VERSION = "queueing-1"
+FORMULA_VERSION = "queueing-2"
 #: Size the directory is pruned to (least recently written files first).
 MAX_BYTES = 512 * 2**20
 #: A process scans the directory again after writing MAX_BYTES / PRUNE_PARTS bytes.

@@ -529,32 +529,39 @@ def _waiting_integrals(x: FloatArray, y: FloatArray, zt: FloatArray, need_z: boo
         return np.negative(dz, out=dz)
 
     def nodes(edges: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Gauss-Legendre nodes (E, P, G) of the panels and their half-widths (E, P)."""
         lo, hi = edges[:, :-1, None], edges[:, 1:, None]
         half = 0.5 * (hi - lo)
-        return lo + half * (1.0 + _GL_NODES), half * _GL_WEIGHTS
+        return lo + half * (1.0 + _GL_NODES), half[:, :, 0]
+
+    def integral(f: FloatArray, half: FloatArray) -> FloatArray:
+        """Σ over panels and nodes of half-width × weight × f: shape (E,)."""
+        return (np.matmul(f, _GL_WEIGHTS) * half).sum(axis=1)
 
     # answered-weighted density e^-z f (b = x + 1) has its own scale (<= 1 in z)
     edges1 = _panel_edges(x + 1.0, y)
     # density of Z (b = x): normaliser and abandonment, on the union of both panel sets so
     # that the factor e^-z in 1 - e^-z is resolved even where f is much wider
-    z0, w0 = nodes(np.sort(np.concatenate([_panel_edges(x, y), edges1], axis=1), axis=1))
+    z0, h0 = nodes(np.sort(np.concatenate([_panel_edges(x, y), edges1], axis=1), axis=1))
     f0 = logf(z0)
     np.exp(f0, out=f0)
-    f0 *= w0
-    i0 = f0.sum(axis=(1, 2))
+    i0 = integral(f0, h0)
     ab = np.negative(z0)
     np.expm1(ab, out=ab)
-    np.negative(ab, out=ab)
     ab *= f0
-    i_ab = ab.sum(axis=(1, 2))
-    del ab
-    z1, w1 = nodes(edges1)
+    i_ab = -integral(ab, h0)
+    del ab, f0, z0
+    z1, h1 = nodes(edges1)
     f1 = logf(z1)
     f1 -= z1
     np.exp(f1, out=f1)
-    f1 *= w1
-    i1 = f1.sum(axis=(1, 2))
-    zans = (z1 * f1).sum(axis=(1, 2)) / i0 if need_z else np.full(x.shape, np.nan)
+    i1 = integral(f1, h1)
+    if need_z:
+        f1 *= z1
+        zans = integral(f1, h1) / i0
+    else:
+        zans = np.full(x.shape, np.nan)
+    del f1, z1
     # answered within time: [0, zt]. Where zt lies left of the b = x + 1 mode, the mass
     # there can be far below the panels' range, so build panels down from zt itself.
     edges_t = np.minimum(edges1, zt[:, None])
@@ -563,12 +570,11 @@ def _waiting_integrals(x: FloatArray, y: FloatArray, zt: FloatArray, need_z: boo
         left = _left_edges(x[below] + 1.0, y[below], zt[below])
         pad = np.repeat(zt[below, None], edges_t.shape[1] - left.shape[1], axis=1)
         edges_t[below] = np.concatenate([left, pad], axis=1)
-    zc, wc = nodes(edges_t)
+    zc, hc = nodes(edges_t)
     ft = logf(zc)
     ft -= zc
     np.exp(ft, out=ft)
-    ft *= wc
-    i_t = ft.sum(axis=(1, 2))
+    i_t = integral(ft, hc)
     return _Waiting(
         log_big_a=np.log(x) + lift + np.log(i0),
         p_answer=i1 / i0,
