@@ -180,3 +180,55 @@ def test_overtime_level_1_needs_is_found_and_overtime_it_does_not_is_left() -> N
             truth.min_shortfall
         )
         assert needed == (g.members == ("x",)), (g.members, fewer.min_shortfall)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tiny.tiny_scenarios(allow_price=False))
+def test_the_priced_value_ceiling_is_above_brute_forces_optimum(scenario: Scenario) -> None:
+    """optistaff.solvers.value_ceiling (note 11, "A level-2 ceiling"): with level 1 capped
+    at the rounds' best plan's, the least B over the rounds bounds level 2 (value − cost −
+    switching) of brute force's lexicographic optimum from above. Shown to fail: without
+    the m·S_cap term, or with r_q allowed above m (the deficit's max(0, ·) then no longer
+    bounds it), the ceiling falls below the optimum on these days."""
+    from optistaff.solvers import value_ceiling
+
+    p = build_problem(scenario, pooled=True)
+    if not p.daily:
+        reject()
+    scales = scaling.choose_scales(p)
+    if scales.shortfall <= 0:
+        reject()
+    try:
+        truth = brute.optimum(scenario)
+    except brute.TooBig:
+        reject()
+    consts = [scaling.interval_constants(p, t, scales) for t in range(p.n_intervals)]
+    rounds = daily_lagrangian.improve(
+        p,
+        scales.shortfall,
+        scales.value,
+        [v for _s, v in consts],
+        {},
+        None,
+        mip_gap=1e-6,
+        deadline=time.monotonic() + 10,
+        threads=1,
+    )
+    tol = int(np.ceil(0.5e-7 * scales.shortfall))
+    got = value_ceiling.priced_ceiling(
+        p,
+        scales.shortfall,
+        scales.value,
+        sum(v for _s, v in consts),
+        rounds.level1 + tol,
+        0.0,  # (no overtime taken as required: still a ceiling)
+        threads=1,
+        deadline=time.monotonic() + 10,
+    )
+    if got is None:  # (only when no daily minimum weighs anything: nothing to price)
+        assert not daily_lagrangian.daily_tables(p, scales.shortfall, scales.value).rhs
+        return
+    assert got.rounds >= 1
+    terms = len(p.tables) + len(p.daily)
+    slack = terms / scales.value + brute.total_tolerance(truth.total)
+    assert truth.total <= got.ceiling + slack

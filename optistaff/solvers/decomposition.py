@@ -15,7 +15,8 @@ backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
 4. **Optional agents** (:mod:`.optional_agents`, note 05) decided exactly by
    enumeration when level 1 splits per interval and few combinations remain; with a
    daily minimum, when level 1 is proven to sit at the intervals' own optima (then also
-   a level-2 ceiling for the horizon models).
+   a level-2 ceiling for the horizon models); otherwise, with a daily minimum, a
+   level-2 ceiling by pricing level 1 (:mod:`.value_ceiling`, note 11).
 5. **Horizon models**: the pooled horizon model (daily minimums, optional agents),
    then, with a switch penalty, the identity model over named groups, seeded by the
    best plan so far (named by :func:`regroup`) and bounded by the cuts.
@@ -45,6 +46,7 @@ from optistaff.solvers import (
     SolveStatus,
     clock,
     daily_lagrangian,
+    value_ceiling,
 )
 from optistaff.solvers.per_interval import LEVEL1_SHARE, solve_intervals
 from optistaff.solvers.results import (
@@ -76,6 +78,11 @@ REQUIRED_SHARE = 0.1
 # Fraction of the time limit the enumeration of undecided overtime may use when a daily
 # minimum leaves level 1 at the intervals' own optima (note 05, "At the floor").
 ENUMERATE_SHARE = 0.15
+
+# Fraction of the time limit the level-2 ceiling by pricing level 1 may use (note 11).
+CEILING_SHARE = 0.1
+# ... and only when at least this many rounds of the level-1 pricing's length fit in it.
+CEILING_ROUNDS_AT_LEAST = 4
 
 # Fraction of the time left after the steps before the horizon models that the windows
 # (re-solving a few intervals at a time, note 07 "Windows") may use after them.
@@ -226,9 +233,12 @@ def solve_allocation(
     # 2.-3. one model over the horizon, seeded and cut by the per-interval results
     cuts = Cuts()
     lag: daily_lagrangian.PricedRounds | None = None
+    lag_round_s = math.inf  # (the seconds one level-1 pricing round took)
     if run.has_daily and not run.priced and run.scales.shortfall > 0 and per:
         say("pricing the daily minimums")
+        priced_at = clock.now()
         counts, lag = _price_daily_minimums(run, per, counts, cuts)
+        lag_round_s = (clock.now() - priced_at) / max(lag.rounds, 1)
     say("bounds from the intervals")
     bounds_until = None if horizon_fits else run.deadline
     max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
@@ -290,6 +300,18 @@ def solve_allocation(
                 done = solver_result(SolveStatus.OPTIMAL, counts, called, parts, name, start)
                 return replace(done, bound=at_floor.bound)
             pooled_solved = gap_ok
+    ceiling = None
+    if (
+        run.has_daily
+        and lag is not None
+        and at_floor is None
+        and not run.priced
+        # a round costs about what a level-1 round did: only when several fit its share
+        # (on the 10,000-agent center one round took 10 s of a 180 s limit's 18)
+        and CEILING_ROUNDS_AT_LEAST * lag_round_s <= CEILING_SHARE * run.time_limit_s
+    ):
+        say("a ceiling on value")
+        ceiling = _value_ceiling(run, lag, required)
     if required is not None and identity is None and not run.priced and not run.has_daily:
         enumerated = enumerate_optional(
             problem, per, required, run.scales, run.runner, run.deadline, mip_gap, start
@@ -344,10 +366,46 @@ def solve_allocation(
         # (the ceiling holds for level 1's optimum whatever plan the models ended with)
         bound = at_floor.bound if result.bound is None else min(result.bound, at_floor.bound)
         result = replace(result, bound=bound)
+    if ceiling is not None and result.status != SolveStatus.INFEASIBLE:
+        # (it bounds level 2 of every plan of level 1's optimum, whatever plan this is)
+        bound = ceiling.ceiling if result.bound is None else min(result.bound, ceiling.ceiling)
+        result = replace(result, bound=bound)
     if result.status == SolveStatus.FEASIBLE and result.counts and not run.priced:
         say("windows of the day")
         result = _improve_by_windows(run, result, cuts)
     return result
+
+
+def _value_ceiling(
+    run: _Solve, lag: daily_lagrangian.PricedRounds, required: set[int] | None
+) -> value_ceiling.ValueCeiling | None:
+    """Level 2's ceiling by pricing level 1 (note 11, "A level-2 ceiling"), within its
+    share of the limit: level 1 of every lexicographic optimum is at most the rounds'
+    best plan's (plus the tolerance), and the required overtime is paid by all of them."""
+    p, scales = run.problem, run.scales
+    tol = math.ceil(0.5e-7 * scales.shortfall)
+    cost = math.fsum(
+        p.groups[g].cost_if_called * p.groups[g].size
+        for g in (required or ())
+        if p.groups[g].optional
+    )
+    constant = math.fsum(interval_constants(p, t, scales)[1] for t in range(p.n_intervals))
+    return value_ceiling.priced_ceiling(
+        p,
+        scales.shortfall,
+        scales.value,
+        constant,
+        lag.level1 + tol,
+        cost,
+        threads=run.threads,
+        deadline=min(run.deadline, clock.now() + CEILING_SHARE * run.time_limit_s),
+        theta=(
+            None
+            if lag.multipliers is None
+            else {q: m / daily_lagrangian.K for q, m in lag.multipliers.items()}
+        ),
+        stop=lambda: run.stop is not None and run.stop.is_set(),
+    )
 
 
 def _improve_by_windows(run: _Solve, result: SolverResult, cuts: Cuts) -> SolverResult:
