@@ -37,7 +37,11 @@ def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
         daily_lagrangian.MULTIPLIERS = saved
 
 
-def _rounds_bound_level_1(scenario: Scenario) -> None:
+def _priced_day(
+    scenario: Scenario,
+) -> tuple[Any, scaling.Scales, Any, list[tuple[float, float]], daily_lagrangian.PricedRounds]:
+    """A tiny day with a daily minimum (else rejected), its scales, brute force's
+    optimum, each interval's constants and the rounds from nobody placed."""
     p = build_problem(scenario, pooled=True)
     if not p.daily:
         reject()
@@ -60,6 +64,11 @@ def _rounds_bound_level_1(scenario: Scenario) -> None:
         deadline=time.monotonic() + 10,
         threads=1,
     )
+    return p, scales, truth, consts, out
+
+
+def _rounds_bound_level_1(scenario: Scenario) -> None:
+    p, scales, truth, consts, out = _priced_day(scenario)
     # the plan: within the groups, on queues they may work
     for g in p.groups:
         for t in range(p.n_intervals):
@@ -192,28 +201,7 @@ def test_the_priced_value_ceiling_is_above_brute_forces_optimum(scenario: Scenar
     bounds it), the ceiling falls below the optimum on these days."""
     from optistaff.solvers import value_ceiling
 
-    p = build_problem(scenario, pooled=True)
-    if not p.daily:
-        reject()
-    scales = scaling.choose_scales(p)
-    if scales.shortfall <= 0:
-        reject()
-    try:
-        truth = brute.optimum(scenario)
-    except brute.TooBig:
-        reject()
-    consts = [scaling.interval_constants(p, t, scales) for t in range(p.n_intervals)]
-    rounds = daily_lagrangian.improve(
-        p,
-        scales.shortfall,
-        scales.value,
-        [v for _s, v in consts],
-        {},
-        None,
-        mip_gap=1e-6,
-        deadline=time.monotonic() + 10,
-        threads=1,
-    )
+    p, scales, truth, consts, rounds = _priced_day(scenario)
     tol = int(np.ceil(0.5e-7 * scales.shortfall))
     got = value_ceiling.priced_ceiling(
         p,
