@@ -446,12 +446,15 @@ def finishing_estimate_s(problem: AllocationProblem) -> float:
     """Seconds the steps after the solver are expected to take (naming the agents,
     evaluating, writing the plan): the time limit reserves them. Proportional to the
     agent-intervals; for a stationary plan at the rate measured here scaled by this
-    machine's pace now (with a margin), never more than the slow day's rate."""
+    machine's pace now (with a margin), never more than the slow day's rate nor less
+    than the measured one."""
     ai = _agent_intervals(problem)
     rate = _FINISH_S_PER_AGENT_INTERVAL
     if problem.scenario.policy.queue_model == "stationary" and ai >= _PACED_FROM:
         paced = _PACE_MARGIN * _FINISH_S_MEASURED * _python_pace() / _PACE_REFERENCE_S
-        rate = min(rate, paced)
+        # (never below the measured rate itself: a pace read far too short, e.g. by a
+        # coarse clock, must not leave the finishing no time)
+        rate = min(rate, max(paced, _FINISH_S_MEASURED))
     return 0.05 + rate * ai
 
 

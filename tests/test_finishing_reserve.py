@@ -3,9 +3,10 @@
 
 A stationary plan of a large center reserves the rate measured on the reference machine,
 scaled by this machine's pace now (``_python_pace``) and a margin, never more than the
-slow day's rate that every other solve reserves. Independent truth: the figures written
-out below from the constants' documented meaning (seconds per agent-interval times the
-agent-intervals, plus 0.05 s), the pace replaced by a chosen one. Whether the reserve
+slow day's rate that every other solve reserves, nor less than the measured rate.
+Independent truth: the figures written out below from the constants' documented meaning
+(seconds per agent-interval times the agent-intervals, plus 0.05 s), the pace replaced
+by a chosen one. Whether the reserve
 keeps the promise on a real 10,000-agent center is measured by
 ``tests/benchmarks/bench_time_limit.py`` (idle and with both cores loaded)."""
 
@@ -51,6 +52,7 @@ def _pace(monkeypatch: pytest.MonkeyPatch, times_reference: float) -> list[int]:
         (0.5, 0.5 * MARGIN * MEASURED),  # twice as fast
         (1.8, 1.8 * MARGIN * MEASURED),  # slower, still under the slow day's rate
         (10.0, SLOW_DAY),  # far slower: never more than the slow day's rate
+        (0.0, MEASURED),  # a pace read as nothing: never less than the measured rate
     ],
 )
 def test_a_large_stationary_plan_reserves_by_this_machines_pace(
