@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from optistaff.plan import Plan
@@ -40,7 +41,7 @@ def queue_table(plan: Plan, title: str | None = None) -> Table:
     headers += ["day min"] if daily else []
     headers += ["abandon"] if abandon else []
     headers += ["hours", "short", "w.short", "value"]
-    table = compact_table(title)
+    table = compact_table(title, fit=True)
     for header in headers:
         if header == "queue":  # a long name folds onto a second line; numbers never do
             table.add_column(header, justify="left", overflow="fold", min_width=8)
@@ -78,10 +79,37 @@ QUEUE_TABLE_LEGEND = (
 )
 
 
-def compact_table(title: str | None = None) -> Table:
+class _FittingTable(Table):
+    """A compact table that, where its figures would not fit whole with two spaces
+    between columns (a long left column folded to its least width), is drawn with one
+    (many queues with daily minimums and abandonment, and five-digit values: rich
+    would otherwise cut the last column, its header and all)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        need = 2 * max(len(self.columns) - 1, 0)
+        for column in self.columns:
+            if column.overflow == "fold":
+                need += column.min_width or 1
+            else:
+                cells = [str(c) for c in column._cells]
+                need += max([len(str(column.header))] + [len(c) for c in cells])
+        if need <= options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        saved = self.padding
+        self.padding = (0, 0, 0, 0)
+        try:  # (every part produced now, before the padding is put back)
+            parts = list(super().__rich_console__(console, options))
+        finally:
+            self.padding = saved
+        yield from parts
+
+
+def compact_table(title: str | None = None, *, fit: bool = False) -> Table:
     """A table for an 80-column terminal: a rule under the header, no vertical lines,
-    two spaces between columns (a 16-character queue name and eight figures fit)."""
-    return Table(
+    two spaces between columns (a 16-character queue name and eight figures fit); with
+    ``fit``, one space where the figures would not fit whole otherwise."""
+    return (_FittingTable if fit else Table)(
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,

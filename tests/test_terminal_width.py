@@ -68,6 +68,53 @@ def test_a_long_queue_name_folds_but_is_not_cut(plans: list[Plan]) -> None:
     assert long_id in "".join(line.split(" ")[0] for line in lines)  # folded, every letter
 
 
+def test_wide_figures_fit_80_columns_whole_with_one_space(plans: list[Plan]) -> None:
+    """A 2,000-agent day's table: daily minimums and abandonment (ten columns), five-digit
+    values, long queue names. With two spaces between columns it is 87 wide and rich cut
+    the value column, header and all ("17" of 17,129.5); it is drawn with one space, and
+    with two again where they fit."""
+    from dataclasses import replace
+
+    plan = plans[0]
+    queues = tuple(
+        replace(q, id=f"{q.id}_emea_long", daily_service_level=0.85, patience_s=120.0)
+        for q in plan.scenario.queues
+    )
+    big = {
+        "calls": 10_716.0,
+        "agent_intervals": 1_141.8 * 60 / plan.scenario.horizon.interval_minutes,
+        "shortfall_calls": 3_740.9,
+        "weighted_shortfall": 7_481.8,
+        "value": 23_173.8,
+        "service_level": 0.898,
+        "abandon_rate": 0.123,
+    }
+    totals = {
+        new.id: {**plan.summary["queues"][old.id], **big}
+        for old, new in zip(plan.scenario.queues, queues, strict=True)
+    }
+    summary = cast(PlanSummary, {**plan.summary, "queues": totals})
+    wide = replace(plan, scenario=replace(plan.scenario, queues=queues), summary=summary)
+    table = queue_table(wide)
+    lines = _render(table, 80)
+    text = "\n".join(lines)
+    assert max(len(line) for line in lines) <= 80 and "…" not in text
+    for figure in (
+        "10,716",
+        "89.8%",
+        "85.0%",
+        "12.3%",
+        "1,141.8",
+        "3,740.9",
+        "7,481.8",
+        "23,173.8",
+    ):
+        assert all(figure in line for line in lines if line.startswith(queues[0].id[:6])), figure
+    assert "SL min SL" in lines[0]  # one space between columns: a tight table
+    at_120 = _render(table, 120)  # (the same table again: its spacing was put back)
+    assert "SL  min SL" in at_120[0] and max(len(line) for line in at_120) <= 120
+
+
 def test_three_plans_compared_fit_80_columns_and_nothing_wraps_at_120(plans: list[Plan]) -> None:
     table = comparison_table(compare(plans, labels=NAMES), width=80)
     lines = _render(table, 80)
