@@ -125,6 +125,58 @@ def test_maximise_finds_the_enumerated_optimum(data: IntervalData, use_value: bo
     assert got.bound_floor() >= truth
 
 
+def placements(data: IntervalData) -> Iterator[np.ndarray]:
+    """Every placement of the flexible agents: members per edge (data's edge order)."""
+    per_group = []
+    for g in range(len(data.groups)):
+        edges = np.flatnonzero(data.edge_group == g)
+        options = [
+            combo
+            for combo in itertools.product(range(int(data.caps[g]) + 1), repeat=edges.size)
+            if sum(combo) <= data.caps[g]
+        ]
+        per_group.append((edges, options))
+    for choice in itertools.product(*(options for _, options in per_group)):
+        flows = np.zeros(data.edge_group.size, dtype=np.int64)
+        for (edges, _), combo in zip(per_group, choice, strict=True):
+            flows[edges] = combo
+        yield flows
+
+
+def placed(data: IntervalData, flows: np.ndarray) -> np.ndarray:
+    return data.pins + np.bincount(
+        data.edge_cell, weights=flows, minlength=len(data.queues)
+    ).astype(np.int64)
+
+
+@SETTINGS
+@given(intervals(), st.data())
+def test_edge_costs_are_taken_off_the_enumerated_optimum(
+    data: IntervalData, draw: st.DataObject
+) -> None:
+    """With a price on each (group, cell) edge (what placing a member there costs, as an
+    overtime agent's pay or a multiplier on switching), the search maximises the tables
+    less the price of its placement: against every placement enumerated."""
+    cost = np.array(
+        draw.draw(
+            st.lists(
+                st.integers(0, 50), min_size=data.edge_group.size, max_size=data.edge_group.size
+            )
+        ),
+        dtype=np.int64,
+    )
+    tables = data.value
+    truth = max(total(tables, placed(data, f)) - int(cost @ f) for f in placements(data))
+    got = maximise(data, tables, 0, node_limit=10_000, deadline=FAR, edge_cost=cost)
+    assert got is not None and got.proven
+    check_plan(data, got.n, got.flows)
+    assert got.objective == total(tables, got.n) - int(cost @ got.flows) == truth
+    assert got.bound_floor() >= truth
+    stopped = maximise(data, tables, 0, node_limit=0, deadline=FAR, edge_cost=cost)
+    assert stopped is not None
+    assert stopped.objective <= truth <= stopped.bound_floor()
+
+
 @SETTINGS
 @given(intervals())
 def test_a_stopped_search_keeps_a_valid_plan_and_bound(data: IntervalData) -> None:

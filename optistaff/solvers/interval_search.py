@@ -193,12 +193,27 @@ class _Relaxed:
 class _Tree:
     """The search of :func:`maximise` (state shared by its nodes)."""
 
-    def __init__(self, data: IntervalData, tables: list[np.ndarray], tol: int) -> None:
+    def __init__(
+        self,
+        data: IntervalData,
+        tables: list[np.ndarray],
+        tol: int,
+        edge_cost: np.ndarray | None = None,
+    ) -> None:
         self.data, self.tables, self.tol = data, tables, tol
         C, G = len(tables), len(data.groups)
         self.C, self.G = C, G
+        # what one member placed through each (group, cell) edge costs (table units, ≥ 0)
+        self.edge_cost = (
+            np.zeros(data.edge_group.size, dtype=np.int64)
+            if edge_cost is None
+            else np.asarray(edge_cost, dtype=np.int64)
+        )
         units = int(data.caps.sum()) + 1
-        top = max([int(np.max(np.abs(np.diff(f)))) if f.size > 1 else 0 for f in tables] + [1])
+        top = max(
+            [int(np.max(np.abs(np.diff(f)))) if f.size > 1 else 0 for f in tables]
+            + [int(self.edge_cost.max(initial=0)), 1]
+        )
         res = 1
         while res * 4 * units > max(tol, 1) and top * res * 4 * (C + G + 2) < _MAX_COST:
             res *= 2
@@ -206,10 +221,12 @@ class _Tree:
         self.base_tails = np.concatenate([1 + data.edge_group, 1 + np.arange(G)])
         self.base_heads = np.concatenate([1 + G + data.edge_cell, np.zeros(G, dtype=np.int64)])
         self.base_caps = np.concatenate([data.caps[data.edge_group], data.caps])
+        self.base_costs = np.concatenate([self.edge_cost * res, np.zeros(G, dtype=np.int64)])
         self.cache: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.scaled = [f.astype(float) * res for f in tables]
         # cells each group can work, for the Lagrangian bound
         self.group_cells = [data.edge_cell[data.edge_group == g] for g in range(G)]
+        self.group_costs = [self.edge_cost[data.edge_group == g].astype(float) for g in range(G)]
 
     def envelope(self, c: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         key = (c, lo, hi)
@@ -220,6 +237,10 @@ class _Tree:
 
     def value_of(self, n: np.ndarray) -> int:
         return sum(int(self.tables[c][int(n[c])]) for c in range(self.C))
+
+    def objective(self, n: np.ndarray, flows: np.ndarray) -> int:
+        """The plan's objective: its cells' tables less what its edges cost."""
+        return self.value_of(n) - int(self.edge_cost @ flows)
 
     def relax(self, lo: np.ndarray, hi: np.ndarray) -> _Relaxed | None:
         """The min-cost-flow relaxation over the box [lo, hi]; None if no plan fits it."""
@@ -233,7 +254,7 @@ class _Tree:
         tails = np.concatenate([self.base_tails, seg_tails])
         heads = np.concatenate([self.base_heads, np.zeros(seg_tails.size, dtype=np.int64)])
         caps = np.concatenate([self.base_caps, *lens])
-        unit = np.concatenate([np.zeros(self.base_tails.size, dtype=np.int64), *costs])
+        unit = np.concatenate([self.base_costs, *costs])
         arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, unit)
         demand = lo - data.pins
         total = int(data.caps.sum())
@@ -278,7 +299,10 @@ class _Tree:
         sink = np.zeros(1, dtype=np.int64)
         tails = [eg[fwd], ec[back], idle_free, np.repeat(sink, idle_used.size)]
         heads = [ec[fwd], eg[back], np.repeat(sink, idle_free.size), idle_used]
-        weights = [np.zeros(t.size) for t in tails]  # these arcs cost nothing
+        # an edge costs what a member placed through it costs (back: gives it back); the
+        # group → sink arcs cost nothing
+        cost = self.edge_cost.astype(float) * self.res
+        weights = [cost[fwd], -cost[back], np.zeros(idle_free.size), np.zeros(idle_used.size)]
         cell_tails: list[int] = []
         cell_heads: list[int] = []
         cell_weights: list[float] = []
@@ -314,7 +338,8 @@ class _Tree:
         total = 0.0
         for g in range(self.G):
             cells = self.group_cells[g]
-            best = float(pi[cells].max()) if cells.size else 0.0
+            net = pi[cells] - self.res * self.group_costs[g]
+            best = float(net.max()) if cells.size else 0.0
             total += float(data.caps[g]) * max(0.0, best)
         hs: list[np.ndarray] = []
         for c in range(self.C):
@@ -357,15 +382,18 @@ def maximise(
     node_limit: int,
     deadline: float,
     floor: np.ndarray | None = None,
+    edge_cost: np.ndarray | None = None,
 ) -> Search | None:
     """Maximise Σ_cell tables[c][n_c] over the interval's plans, to within ``tol``
     (scaled units). ``start``: a known plan (n, flows) as the first incumbent (it must
     fit ``floor``). ``floor``: least n_c per cell (the search is then over the plans
-    with n ≥ floor; pins count anyway). When the node limit or the deadline stops the
+    with n ≥ floor; pins count anyway). ``edge_cost``: what each member placed through a
+    (group, cell) edge costs (integers ≥ 0, table units, in ``data``'s edge order),
+    subtracted from the objective. When the node limit or the deadline stops the
     search, the best plan so far comes back with ``proven`` False; None when no plan fits
     the pins and the floor."""
     try:
-        return _maximise(data, tables, tol, start, node_limit, deadline, floor)
+        return _maximise(data, tables, tol, start, node_limit, deadline, floor, edge_cost)
     except _Unreliable:
         return None
 
@@ -378,8 +406,9 @@ def _maximise(
     node_limit: int,
     deadline: float,
     floor: np.ndarray | None = None,
+    edge_cost: np.ndarray | None = None,
 ) -> Search | None:
-    tree = _Tree(data, tables, tol)
+    tree = _Tree(data, tables, tol, edge_cost)
     C, res = tree.C, tree.res
     lo0 = data.pins.copy() if floor is None else np.maximum(data.pins, floor)
     hi0 = np.array([f.size - 1 for f in tables], dtype=np.int64)
@@ -390,7 +419,7 @@ def _maximise(
     best = -(2**62)
     if start is not None:
         best_n, best_flows = start
-        best = tree.value_of(best_n)
+        best = tree.objective(best_n, best_flows)
     root = tree.relax(lo0, hi0)
     if root is None:
         return None
@@ -408,7 +437,7 @@ def _maximise(
         time, to the segment's better end (by the relaxation's bound)."""
         nonlocal best, best_n, best_flows
         for _step in range(2 * C + 2):
-            got = tree.value_of(node.n)
+            got = tree.objective(node.n, node.edge_flows)
             if got > best:
                 best, best_n, best_flows = got, node.n, node.edge_flows
             gaps = gaps_of(lo, node)
@@ -444,7 +473,7 @@ def _maximise(
             stopped = True
             break
         for _round in range(4):
-            got = tree.value_of(node.n)
+            got = tree.objective(node.n, node.edge_flows)
             if got > best:
                 best, best_n, best_flows = got, node.n, node.edge_flows
             if node.bound_num <= (best + tol) * res:
