@@ -198,20 +198,34 @@ def test_the_priced_value_ceiling_is_above_brute_forces_optimum(scenario: Scenar
     at the rounds' best plan's, the least B over the rounds bounds level 2 (value − cost −
     switching) of brute force's lexicographic optimum from above. Shown to fail: without
     the m·S_cap term, or with r_q allowed above m (the deficit's max(0, ·) then no longer
-    bounds it), the ceiling falls below the optimum on these days."""
+    bounds it), or with the overtime's price per interval five times its cost, the ceiling
+    falls below the optimum on these days; so it does when the required groups are priced
+    per interval as well as paid whole."""
     from optistaff.solvers import value_ceiling
 
     p, scales, truth, consts, rounds = _priced_day(scenario)
     tol = int(np.ceil(0.5e-7 * scales.shortfall))
+    # the overtime every level-1 optimum calls in: its cost paid whole, its members free
+    # in the searches; the other optional members priced per interval placed
+    required = daily_lagrangian.required_groups(
+        p,
+        scales.shortfall,
+        scales.value,
+        [v for _s, v in consts],
+        rounds,
+        mip_gap=1e-6,
+        deadline=time.monotonic() + 10,
+    )
     got = value_ceiling.priced_ceiling(
         p,
         scales.shortfall,
         scales.value,
         sum(v for _s, v in consts),
         rounds.level1 + tol,
-        0.0,  # (no overtime taken as required: still a ceiling)
+        sum(p.groups[g].cost_if_called * p.groups[g].size for g in required),
         threads=1,
         deadline=time.monotonic() + 10,
+        required=required,
     )
     if got is None:  # (only when no daily minimum weighs anything: nothing to price)
         assert not daily_lagrangian.daily_tables(p, scales.shortfall, scales.value).rhs

@@ -405,6 +405,7 @@ def _value_ceiling(
             else {q: m / daily_lagrangian.K for q, m in lag.multipliers.items()}
         ),
         stop=lambda: run.stop is not None and run.stop.is_set(),
+        required=set(required or ()),
     )
 
 

@@ -15,15 +15,21 @@ for every plan x with S(x) ≤ S_cap, so
 
   K·V(x*) ≤ B(m, r) = m·S_cap − Σ_q r_q·R_q + Σ_t U_t(m, r),
 
-U_t a proven upper bound on interval t's max Σ_cells (K·ΔV − m·ΔS + r·a): the exact
-interval search (note 10) on those tables, every optional agent available (a
-relaxation), its bound valid when its node limit or the deadline stops it. At m = 0
+U_t a proven upper bound on interval t's max Σ_cells (K·ΔV − m·ΔS + r·a) − K·C_t: the
+exact interval search (note 10) on those tables, every optional agent available, its
+bound valid when its node limit or the deadline stops it. C_t prices the overtime not
+known to be required: each member of such a group placed in interval t costs its cost
+per interval there (an edge price of the search). A member called in pays its cost in
+every interval it is available, placed or not, so Σ_t C_t(x) is at most what x pays for
+those groups; the required groups' cost, paid whole by every optimum, is taken off
+separately and their members are free in the searches. At m = 0 and without overtime
 this is the best value regardless of shortfall (the bound the strategy had); a price on
-shortfall takes off the value that no plan of level 1's optimum can keep.
+shortfall takes off the value that no plan of level 1's optimum can keep, the price on
+overtime the value that does not pay for the agent.
 
 The multipliers minimise B over the points tried: Kelley's cutting planes with a box
 step, as for the daily minimums (every plan x a search returns is a linear function of
-(m, r) below B: K·V(x) + m·(S_cap − ΔS(x)) + Σ_q r_q·(A_q(x) − R_q)), m ∈ [0, M·K],
+(m, r) below B: K·(V(x) − C(x)) + m·(S_cap − ΔS(x)) + Σ_q r_q·(A_q(x) − R_q)), m ∈ [0, M·K],
 μ = m/K value units per unit of weighted shortfall (after the scales).
 """
 
@@ -74,11 +80,13 @@ def priced_ceiling(
     deadline: float,
     theta: dict[int, float] | None = None,
     stop: Callable[[], bool] | None = None,
+    required: set[int] | None = None,
 ) -> ValueCeiling | None:
     """min B(m, r) over the rounds (module docstring). ``s_cap``: a plan's scaled level
     1 (``daily_lagrangian.level1``) plus the tolerance; ``value_constant``: the value of
     every cell at n = 0 (objective units); ``required_cost``: the cost (objective units)
-    every plan of level 1's optimum pays; ``theta``: the level-1 rounds' multipliers
+    every plan of level 1's optimum pays, that of the optional groups ``required`` (the
+    others are priced per interval placed); ``theta``: the level-1 rounds' multipliers
     θ_q ∈ [0, 1], where the first point starts. None when no daily minimum weighs
     anything (nothing to price) or no round ended before ``deadline``."""
     tables = daily_tables(p, short_scale, value_scale)
@@ -86,6 +94,7 @@ def priced_ceiling(
         return None
     T = p.n_intervals
     data = [interval_search.interval_data(p, t, short_scale, value_scale) for t in range(T)]
+    prices = [overtime_prices(p, d, K * value_scale, required or set()) for d in data]
     qs = sorted(tables.rhs)
     # μ = (m/K)·(short_scale/value_scale) value units per unit of weighted shortfall
     top = max(1, int(MAX_PRICE * K * value_scale / short_scale))
@@ -107,11 +116,11 @@ def priced_ceiling(
         if key in tried:
             break
         tried.add(key)
-        got = _round(data, tables, m, r, threads, deadline, stop)
+        got = _round(data, prices, tables, m, r, threads, deadline, stop)
         if got is None:
             break
         rounds += 1
-        bound_sum, plans = got
+        bound_sum, plans, paid = got
         b = m * s_cap - sum(r[q] * tables.rhs[q] for q in qs) + bound_sum
         if best is None or b < best[0]:
             best = (b, m)
@@ -127,7 +136,7 @@ def priced_ceiling(
         got_a = dict.fromkeys(qs, 0)
         for (q, t), a in tables.answered.items():
             got_a[q] += int(a[n.get((q, t), 0)])
-        planes.append((K * v, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
+        planes.append((K * v - paid, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
         nxt = _next_point(planes, centre, box, top, qs)
         if nxt is None:
             break
@@ -138,19 +147,38 @@ def priced_ceiling(
     return ValueCeiling(ceiling, best[1] / K * short_scale / value_scale, rounds)
 
 
+def overtime_prices(
+    p: AllocationProblem, d: interval_search.IntervalData, scale: float, required: set[int]
+) -> np.ndarray | None:
+    """Per (group, cell) edge of interval ``d``: a member's cost per interval (objective
+    units × ``scale``, rounded down: a lower price only raises the bound) for optional
+    groups not in ``required``; None when no edge has a price."""
+    cost = np.array(
+        [
+            0 if (g.index in required or not g.optional) else int(scale * g.cost_per_interval)
+            for g in (p.groups[d.groups[int(e)]] for e in d.edge_group)
+        ],
+        dtype=np.int64,
+    )
+    return cost if bool(np.any(cost)) else None
+
+
 def _round(
     data: list[interval_search.IntervalData],
+    prices: list[np.ndarray | None],
     tables: DailyTables,
     m: int,
     r: dict[int, int],
     threads: int,
     deadline: float,
     stop: Callable[[], bool] | None,
-) -> tuple[int, list[dict[int, int]]] | None:
-    """Σ_t U_t(m, r) (the r·a[0] constants included) and each interval's plan (staffing
-    per queue); None when out of time."""
+) -> tuple[int, list[dict[int, int]], int] | None:
+    """Σ_t U_t(m, r) (the r·a[0] constants included), each interval's plan (staffing
+    per queue) and what the plans' overtime costs at ``prices``; None when out of time."""
 
-    def one(d: interval_search.IntervalData) -> tuple[int, dict[int, int]] | None:
+    def one(
+        d: interval_search.IntervalData, price: np.ndarray | None
+    ) -> tuple[int, dict[int, int], int] | None:
         if (stop is not None and stop()) or clock.now() >= deadline:
             return None
         t = d.t
@@ -163,21 +191,24 @@ def _round(
                 f = f + r[q] * (a - a[0])
                 constant += r[q] * int(a[0])
             cells.append(f)
-        found = interval_search.maximise(d, cells, 1, node_limit=NODES, deadline=deadline)
+        found = interval_search.maximise(
+            d, cells, 1, node_limit=NODES, deadline=deadline, edge_cost=price
+        )
         if found is None:  # the relaxation failed: every cell at its best (a bound)
             lo = d.pins
             top = sum(int(np.max(f[int(lo[c]) :])) for c, f in enumerate(cells))
-            return top + constant, {}
+            return top + constant, {}, 0
         n = {q: int(found.n[c]) for c, q in enumerate(d.queues)}
-        return -(-found.bound_num // found.resolution) + constant, n
+        paid = 0 if price is None else int(price @ found.flows)
+        return -(-found.bound_num // found.resolution) + constant, n, paid
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        got = list(pool.map(clock.carried(one), data))
+        got = list(pool.map(clock.carried(one), data, prices))
     if any(g is None for g in got):
         return None
     parts = [g for g in got if g is not None]
     # cells with no agents possible (no literal) keep their n = 0 answered in R already
-    return sum(b for b, _n in parts), [n for _b, n in parts]
+    return sum(b for b, _n, _c in parts), [n for _b, n, _c in parts], sum(c for *_x, c in parts)
 
 
 def _next_point(
