@@ -370,6 +370,9 @@ def solve_allocation(
         # (it bounds level 2 of every plan of level 1's optimum, whatever plan this is)
         bound = ceiling.ceiling if result.bound is None else min(result.bound, ceiling.ceiling)
         result = replace(result, bound=bound)
+    if result.status == SolveStatus.FEASIBLE and any(result.called_in.values()) and not run.priced:
+        say("releasing overtime")
+        result = _release_by_resolving(run, result)
     if result.status == SolveStatus.FEASIBLE and result.counts and not run.priced:
         say("windows of the day")
         result = _improve_by_windows(run, result, cuts)
@@ -407,6 +410,27 @@ def _value_ceiling(
         stop=lambda: run.stop is not None and run.stop.is_set(),
         required=set(required or ()),
     )
+
+
+def _release_by_resolving(run: _Solve, result: SolverResult) -> SolverResult:
+    """Overtime the plan at hand keeps released where its intervals, solved again without
+    the member, keep level 1 and raise the total (:mod:`.reoptimise`), in the time left
+    before the windows; its status and bounds stand (they hold for any plan)."""
+    from optistaff.solvers import reoptimise
+
+    stop = run.stop
+    counts, called, released = reoptimise.release_by_resolving(
+        run.final,
+        result.counts,
+        result.called_in,
+        run.scales,
+        run.deadline,
+        stop=None if stop is None else stop.is_set,
+    )
+    if not released:
+        return result
+    stats = {**result.stats, "overtime_released_by_resolving": released}
+    return replace(result, counts=counts, called_in=called, stats=stats)
 
 
 def _improve_by_windows(run: _Solve, result: SolverResult, cuts: Cuts) -> SolverResult:
