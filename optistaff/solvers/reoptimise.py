@@ -110,7 +110,7 @@ def resolve_interval(
     q_cut = fewer(p, cut) if cut else p
     data = interval_search.interval_data(q_cut, t, scales.shortfall, scales.value)
     if not data.queues:
-        return {}
+        return None  # (nothing to solve; its pins stay as they are)
     cell_of = {q: c for c, q in enumerate(data.queues)}
     n = np.zeros(len(data.queues), dtype=np.int64)
     for (_g, tt), got in placed.items():
@@ -199,6 +199,41 @@ def release_by_resolving(
     return _counts(placed), _called(p, caps), released
 
 
+def improve_switching(
+    p: AllocationProblem,
+    counts: Mapping[tuple[int, int, int], int],
+    called: Mapping[int, int],
+    scales: Scales,
+    deadline: float,
+    stop: Callable[[], bool] | None = None,
+    passes: int = 3,
+) -> tuple[dict[tuple[int, int, int], int], int]:
+    """Each interval solved again in turn (module docstring: level 1 held, the
+    neighbours held, value less the switching guide), kept when value − switching rises;
+    up to ``passes`` passes over the day, until a pass changes nothing. The counts and
+    how many intervals changed."""
+    placed = by_group(counts)
+    caps = {g.index: called.get(g.index, 0) if g.optional else g.size for g in p.groups}
+    changed = 0
+    for _ in range(passes):
+        before = changed
+        for t in range(p.n_intervals):
+            if clock.now() >= deadline or (stop is not None and stop()):
+                return _counts(placed), changed
+            got = resolve_interval(p, placed, caps, t, scales, deadline)
+            if got is None:
+                continue
+            trial = {k: v for k, v in placed.items() if k[1] != t}
+            for g, per_q in got.items():
+                trial[(g, t)] = per_q
+            if _gain(p, placed, trial, caps, caps, {t}, None) > 1e-9:
+                placed = trial
+                changed += 1
+        if changed == before:
+            break
+    return _counts(placed), changed
+
+
 def _gain(
     p: AllocationProblem,
     old: Placement,
@@ -206,7 +241,7 @@ def _gain(
     old_caps: Mapping[int, int],
     new_caps: Mapping[int, int],
     ts: set[int],
-    member_group: int,
+    member_group: int | None,
 ) -> float:
     """Value − switching of ``new`` less that of ``old`` (objective units, exact tables),
     and −inf when ``new`` raises level 1 anywhere in ``ts``."""
@@ -240,6 +275,8 @@ def _gain(
         groups = {g for (g, t) in old if t in ts} | {g for (g, t) in new if t in ts}
         before = switches_around(old, old_caps, groups, ts)
         after = switches_around(new, new_caps, groups, ts)
+        if member_group is None:
+            return gain - penalty * (after - before)
         # the member's group: its cap changed, so every transition of it counts again
         whole = set(range(p.n_intervals))
         before += switches_around(old, old_caps, {member_group}, whole) - switches_around(
