@@ -341,14 +341,14 @@ def required_groups(
     """Optional groups whose every member level 1 needs, with daily minimums
     (``models/11-daily-lagrangian.md``, *Required overtime*).
 
-    When the rounds proved level 1's optimum (their best plan attains their bound, S*),
-    :func:`level1_floor` with one member fewer of an optional group g above S* + the
-    contract's level-1 tolerance proves that every plan attaining S* calls in all of g.
-    Groups not shown so are left undecided (an empty set is always right)."""
+    Level 1's optimum S* is at most the rounds' best plan's level 1 S_b. So
+    :func:`level1_floor` with one member fewer of an optional group g above S_b + the
+    contract's level-1 tolerance proves that every plan with level 1 at most that, every
+    lexicographic optimum among them, calls in all of g, whether or not the rounds proved
+    S* (where they did, S_b = S*). Groups not shown so are left undecided (an empty set
+    is always right)."""
     if rounds.multipliers is None or rounds.parts is None or rounds.bound is None:
         return set()
-    if rounds.level1 > rounds.bound:
-        return set()  # level 1 not proven: nothing to compare against
     limit = rounds.level1 + level1_tolerance(rounds, short_scale)
     required: set[int] = set()
     for group in p.groups:
