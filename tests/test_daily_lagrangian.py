@@ -216,21 +216,24 @@ def test_the_priced_value_ceiling_is_above_brute_forces_optimum(scenario: Scenar
         mip_gap=1e-6,
         deadline=time.monotonic() + 10,
     )
-    got = value_ceiling.priced_ceiling(
-        p,
-        scales.shortfall,
-        scales.value,
-        sum(v for _s, v in consts),
-        rounds.level1 + tol,
-        sum(p.groups[g].cost_if_called * p.groups[g].size for g in required),
-        threads=1,
-        deadline=time.monotonic() + 10,
-        required=required,
-    )
-    if got is None:  # (only when no daily minimum weighs anything: nothing to price)
-        assert not daily_lagrangian.daily_tables(p, scales.shortfall, scales.value).rhs
-        return
-    assert got.rounds >= 1
     terms = len(p.tables) + len(p.daily)
     slack = terms / scales.value + brute.total_tolerance(truth.total)
-    assert truth.total <= got.ceiling + slack
+    # with the required groups paid whole, and with every optional group priced per
+    # interval placed (nothing taken as required): both are ceilings
+    for taken in (required, set()):
+        got = value_ceiling.priced_ceiling(
+            p,
+            scales.shortfall,
+            scales.value,
+            sum(v for _s, v in consts),
+            rounds.level1 + tol,
+            sum(p.groups[g].cost_if_called * p.groups[g].size for g in taken),
+            threads=1,
+            deadline=time.monotonic() + 10,
+            required=taken,
+        )
+        if got is None:  # (only when no daily minimum weighs anything: nothing to price)
+            assert not daily_lagrangian.daily_tables(p, scales.shortfall, scales.value).rhs
+            return
+        assert got.rounds >= 1
+        assert truth.total <= got.ceiling + slack, taken

@@ -56,6 +56,10 @@ ROUNDS = 30
 #: The first price tried (value units per unit of weighted shortfall, after the scales):
 #: the rounds on generated 2,000-agent centers settled at 7.2 (shortage) and 13.5.
 START_PRICE = 8.0
+#: The overtime split's first step (× the cost per interval per member placed above the
+#: group's mean) and its decay per round.
+STEP = 1.0
+DECAY = 0.8
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,14 @@ def priced_ceiling(
         return None
     T = p.n_intervals
     data = [interval_search.interval_data(p, t, short_scale, value_scale) for t in range(T)]
-    prices = [overtime_prices(p, d, K * value_scale, required or set()) for d in data]
+    split = _Split(p, K * value_scale, required or set())
+    prices = [split.prices(d) for d in data]
     qs = sorted(tables.rhs)
     # μ = (m/K)·(short_scale/value_scale) value units per unit of weighted shortfall
     top = max(1, int(MAX_PRICE * K * value_scale / short_scale))
     best: tuple[int, int] | None = None  # (B, m)
-    planes: list[tuple[int, int, dict[int, int]]] = []  # (constant, slope in m, slopes r)
+    # per plan: K·V, its overtime placed per (group, interval), slope in m, slopes in r
+    seen: list[tuple[int, dict[tuple[int, int], int], int, dict[int, int]]] = []
     # the first point: a price of START_PRICE (m = 0 is the best value regardless of
     # shortfall, which the strategy has already), the daily queues' shares θ from the
     # level-1 rounds (note 11): r_q = θ_q·m
@@ -109,10 +115,10 @@ def priced_ceiling(
     centre = point
     box = top / 4
     rounds = 0
-    tried: set[tuple[int, tuple[int, ...]]] = set()
+    tried: set[tuple[int, int, tuple[int, ...]]] = set()
     while rounds < ROUNDS and clock.now() < deadline and not (stop is not None and stop()):
         m, r = point
-        key = (m, tuple(r[q] for q in qs))
+        key = (split.version, m, tuple(r[q] for q in qs))
         if key in tried:
             break
         tried.add(key)
@@ -120,7 +126,7 @@ def priced_ceiling(
         if got is None:
             break
         rounds += 1
-        bound_sum, plans, paid = got
+        bound_sum, plans, used = got
         b = m * s_cap - sum(r[q] * tables.rhs[q] for q in qs) + bound_sum
         if best is None or b < best[0]:
             best = (b, m)
@@ -136,7 +142,11 @@ def priced_ceiling(
         got_a = dict.fromkeys(qs, 0)
         for (q, t), a in tables.answered.items():
             got_a[q] += int(a[n.get((q, t), 0)])
-        planes.append((K * v - paid, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
+        seen.append((K * v, used, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
+        # the overtime's cost moves to where the plans place it (any split is a bound)
+        if split.step(used):
+            prices = [split.prices(d) for d in data]
+        planes = [(kv - split.paid(u), sm, g) for kv, u, sm, g in seen]
         nxt = _next_point(planes, centre, box, top, qs)
         if nxt is None:
             break
@@ -147,20 +157,80 @@ def priced_ceiling(
     return ValueCeiling(ceiling, best[1] / K * short_scale / value_scale, rounds)
 
 
-def overtime_prices(
-    p: AllocationProblem, d: interval_search.IntervalData, scale: float, required: set[int]
-) -> np.ndarray | None:
-    """Per (group, cell) edge of interval ``d``: a member's cost per interval (objective
-    units × ``scale``, rounded down: a lower price only raises the bound) for optional
-    groups not in ``required``; None when no edge has a price."""
-    cost = np.array(
-        [
-            0 if (g.index in required or not g.optional) else int(scale * g.cost_per_interval)
-            for g in (p.groups[d.groups[int(e)]] for e in d.edge_group)
-        ],
-        dtype=np.int64,
-    )
-    return cost if bool(np.any(cost)) else None
+class _Split:
+    """The cost of the overtime not known to be required, split over the intervals
+    (objective units per member per interval): w_gt ≥ 0, Σ_t w_gt = the member's cost,
+    over the intervals t where group g is available. A member called in pays the whole
+    sum, so placing it in t at a price of w_gt never costs more than it does. Starts at
+    the cost per interval; each round moves cost towards the intervals where the round's
+    plans placed the group (a projected subgradient step on B: its slope in w_gt is
+    −K·(members placed in t))."""
+
+    def __init__(self, p: AllocationProblem, scale: float, required: set[int]) -> None:
+        self.scale = scale
+        self.version = 0
+        self.step_size = STEP
+        self.groups = {
+            g.index: g
+            for g in p.groups
+            if g.optional and g.index not in required and g.cost_per_interval > 0 and g.size
+        }
+        self.avail = {
+            i: [t for t, ok in enumerate(g.available) if ok] for i, g in self.groups.items()
+        }
+        self.w = {
+            i: np.full(len(self.avail[i]), g.cost_per_interval) for i, g in self.groups.items()
+        }
+        self.pos = {i: {t: k for k, t in enumerate(ts)} for i, ts in self.avail.items()}
+
+    def price(self, g: int, t: int) -> int:
+        """A member of g placed in t (scaled, rounded down: a lower price only raises B)."""
+        return int(self.scale * float(self.w[g][self.pos[g][t]]))
+
+    def prices(self, d: interval_search.IntervalData) -> np.ndarray | None:
+        """Per (group, cell) edge of interval ``d``; None when no edge has a price."""
+        t = d.t
+        cost = np.array(
+            [
+                self.price(g, t) if g in self.groups else 0
+                for g in (d.groups[int(e)] for e in d.edge_group)
+            ],
+            dtype=np.int64,
+        )
+        return cost if bool(np.any(cost)) else None
+
+    def paid(self, used: dict[tuple[int, int], int]) -> int:
+        return sum(self.price(g, t) * k for (g, t), k in used.items() if g in self.groups)
+
+    def step(self, used: dict[tuple[int, int], int]) -> bool:
+        """Cost towards where ``used`` places each group; True when some w moved."""
+        moved = False
+        for i, g in self.groups.items():
+            u = np.array([used.get((i, t), 0) for t in self.avail[i]], dtype=float) / g.size
+            if u.size < 2 or float(u.max() - u.min()) == 0.0:
+                continue
+            w = self.w[i] + self.step_size * g.cost_per_interval * (u - u.mean())
+            self.w[i] = _onto_simplex(w, g.cost_per_interval * u.size)
+            moved = True
+        if moved:
+            self.version += 1
+            self.step_size *= DECAY
+        return moved
+
+
+def _onto_simplex(w: np.ndarray, total: float) -> np.ndarray:
+    """The Euclidean projection of ``w`` onto {x ≥ 0, Σ x = total}."""
+    u = np.sort(w)[::-1]
+    c = np.cumsum(u) - total
+    k = np.arange(1, w.size + 1)
+    rho = int(np.nonzero(u - c / k > 0)[0][-1])
+    theta = c[rho] / (rho + 1)
+    out = np.maximum(w - theta, 0.0)
+    # (rounding: keep the sum at most the cost, so the split never charges more)
+    excess = float(out.sum()) - total
+    if excess > 0:
+        out *= total / float(out.sum())
+    return out
 
 
 def _round(
@@ -172,13 +242,14 @@ def _round(
     threads: int,
     deadline: float,
     stop: Callable[[], bool] | None,
-) -> tuple[int, list[dict[int, int]], int] | None:
+) -> tuple[int, list[dict[int, int]], dict[tuple[int, int], int]] | None:
     """Σ_t U_t(m, r) (the r·a[0] constants included), each interval's plan (staffing
-    per queue) and what the plans' overtime costs at ``prices``; None when out of time."""
+    per queue) and the members it places of each priced group, per (group, interval);
+    None when out of time."""
 
     def one(
         d: interval_search.IntervalData, price: np.ndarray | None
-    ) -> tuple[int, dict[int, int], int] | None:
+    ) -> tuple[int, dict[int, int], dict[tuple[int, int], int]] | None:
         if (stop is not None and stop()) or clock.now() >= deadline:
             return None
         t = d.t
@@ -197,10 +268,14 @@ def _round(
         if found is None:  # the relaxation failed: every cell at its best (a bound)
             lo = d.pins
             top = sum(int(np.max(f[int(lo[c]) :])) for c, f in enumerate(cells))
-            return top + constant, {}, 0
+            return top + constant, {}, {}
         n = {q: int(found.n[c]) for c, q in enumerate(d.queues)}
-        paid = 0 if price is None else int(price @ found.flows)
-        return -(-found.bound_num // found.resolution) + constant, n, paid
+        used: dict[tuple[int, int], int] = {}
+        if price is not None:
+            per = np.bincount(d.edge_group, weights=found.flows, minlength=len(d.groups))
+            for pos in np.flatnonzero(per).tolist():
+                used[(d.groups[pos], t)] = int(per[pos])
+        return -(-found.bound_num // found.resolution) + constant, n, used
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         got = list(pool.map(clock.carried(one), data, prices))
@@ -208,7 +283,8 @@ def _round(
         return None
     parts = [g for g in got if g is not None]
     # cells with no agents possible (no literal) keep their n = 0 answered in R already
-    return sum(b for b, _n, _c in parts), [n for _b, n, _c in parts], sum(c for *_x, c in parts)
+    used = {k: v for *_x, u in parts for k, v in u.items()}
+    return sum(b for b, _n, _u in parts), [n for _b, n, _u in parts], used
 
 
 def _next_point(
