@@ -38,16 +38,17 @@ from optistaff.solvers.scaling import Scales
 #: candidate, judged like any other).
 NODES = 64
 
-#: (group, interval) -> {queue: members}
-Placement = dict[tuple[int, int], dict[int, int]]
+#: interval -> group -> {queue: members} (every interval of the day has an entry)
+Placement = list[dict[int, dict[int, int]]]
 
 
-def by_group(counts: Mapping[tuple[int, int, int], int]) -> Placement:
-    """``counts`` ((group, queue, interval) -> members) indexed by (group, interval)."""
-    out: Placement = {}
+def by_interval(counts: Mapping[tuple[int, int, int], int], intervals: int) -> Placement:
+    """``counts`` ((group, queue, interval) -> members) indexed by interval, then group."""
+    out: Placement = [{} for _ in range(intervals)]
     for (g, q, t), k in counts.items():
         if k:
-            out.setdefault((g, t), {})[q] = out.get((g, t), {}).get(q, 0) + k
+            per_q = out[t].setdefault(g, {})
+            per_q[q] = per_q.get(q, 0) + k
     return out
 
 
@@ -59,26 +60,67 @@ def group_switches(a: Mapping[int, int], b: Mapping[int, int], cap: int) -> int:
     return max(0, total - cap)
 
 
-def switches_around(
-    placed: Placement, caps: Mapping[int, int], groups: set[int], ts: set[int]
-) -> int:
-    """The least switches of ``groups`` over the transitions into and out of ``ts``."""
-    pairs = {(t - 1, t) for t in ts} | {(t, t + 1) for t in ts}
+def _switch(placed: Placement, caps: Mapping[int, int], g: int, a: int) -> int:
+    """The least switches of group g between intervals a and a + 1."""
+    got, other = placed[a].get(g), placed[a + 1].get(g)
+    return group_switches(got, other, caps[g]) if got and other else 0
+
+
+def _group_switches(placed: Placement, caps: Mapping[int, int], g: int) -> int:
+    """The least switches of group g over the day."""
     total = 0
-    for g in groups:
-        for a, b in pairs:
-            got_a, got_b = placed.get((g, a)), placed.get((g, b))
-            if got_a and got_b:
-                total += group_switches(got_a, got_b, caps[g])
+    for a in range(len(placed) - 1):
+        got, other = placed[a].get(g), placed[a + 1].get(g)
+        if got and other:
+            total += group_switches(got, other, caps[g])
     return total
 
 
+def _staffing(placed: Placement, t: int) -> dict[int, int]:
+    n: dict[int, int] = {}
+    for got in placed[t].values():
+        for q, k in got.items():
+            n[q] = n.get(q, 0) + k
+    return n
+
+
+def daily_margin(p: AllocationProblem, placed: Placement) -> dict[int, float]:
+    """Per queue with a daily minimum: the day's answered calls less its target (below
+    0: a deficit)."""
+    margin = {q: -target for q, target in p.daily.items()}
+    for t in range(len(placed)):
+        n = _staffing(placed, t)
+        for q in margin:
+            cell = p.tables.get((q, t))
+            if cell is not None:
+                margin[q] += float(cell.answered[n.get(q, 0)])
+    return margin
+
+
+def _margin_moved(
+    p: AllocationProblem, margin: Mapping[int, float], t: int, old: Mapping[int, int],
+    new: Mapping[int, int],
+) -> dict[int, float]:  # fmt: skip
+    """``margin`` after interval t's staffing went from ``old`` to ``new``."""
+    out = dict(margin)
+    for q in out:
+        cell = p.tables.get((q, t))
+        if cell is not None:
+            out[q] += float(cell.answered[new.get(q, 0)]) - float(cell.answered[old.get(q, 0)])
+    return out
+
+
 def floors(
-    p: AllocationProblem, data: interval_search.IntervalData, n: np.ndarray
+    p: AllocationProblem,
+    data: interval_search.IntervalData,
+    n: np.ndarray,
+    margin: Mapping[int, float],
 ) -> np.ndarray | None:
     """Per cell of ``data``: the least staffing that keeps the cell's weighted shortfall at
-    most its shortfall with ``n`` (and, on a queue with a daily minimum, n itself). None
-    when some shortfall table rises with n (the floor would not be a box)."""
+    most its shortfall with ``n`` and, on a queue with a daily minimum, its answered calls
+    at least n's less the day's margin above the target (n itself where there is none).
+    None when some shortfall table rises or an answered table falls with n (the floor
+    would not be a box)."""
     out = np.zeros(len(data.queues), dtype=np.int64)
     for c, q in enumerate(data.queues):
         cell = p.tables[(q, data.t)]
@@ -86,10 +128,15 @@ def floors(
         if s.size > 1 and bool(np.any(np.diff(s) > 0)):
             return None
         k = int(n[c])
+        out[c] = int(np.argmax(s <= s[k]))  # (s falls: the first such n)
         if q in p.daily:
-            out[c] = k
-        else:
-            out[c] = int(np.argmax(s <= s[k]))  # (s falls: the first such n)
+            a = cell.answered
+            if a.size > 1 and bool(np.any(np.diff(a) < 0)):
+                return None
+            spare = margin.get(q, 0.0)
+            # (a margin is spent with a little kept back: the check after is exact)
+            least = a[k] - spare * (1 - 1e-9) if spare > 0 else a[k]
+            out[c] = max(int(out[c]), int(np.argmax(a >= least)))
     return out
 
 
@@ -100,6 +147,7 @@ def resolve_interval(
     t: int,
     scales: Scales,
     deadline: float,
+    margin: Mapping[int, float] | None = None,
 ) -> dict[int, dict[int, int]] | None:
     """Interval t again: the members of each group at most ``caps`` (the cut ones as
     :func:`optional_agents.fewer` cuts them), every cell held at its plan's level 1 (module
@@ -111,14 +159,9 @@ def resolve_interval(
     data = interval_search.interval_data(q_cut, t, scales.shortfall, scales.value)
     if not data.queues:
         return None  # (nothing to solve; its pins stay as they are)
-    cell_of = {q: c for c, q in enumerate(data.queues)}
-    n = np.zeros(len(data.queues), dtype=np.int64)
-    for (_g, tt), got in placed.items():
-        if tt == t:
-            for q, k in got.items():
-                if q in cell_of:
-                    n[cell_of[q]] += k
-    least = floors(p, data, n)
+    staffing = _staffing(placed, t)
+    n = np.array([staffing.get(q, 0) for q in data.queues], dtype=np.int64)
+    least = floors(p, data, n, margin if margin is not None else daily_margin(p, placed))
     if least is None:
         return None
     penalty = round(p.scenario.policy.switch_penalty * scales.value)
@@ -128,7 +171,7 @@ def resolve_interval(
             g = data.groups[int(data.edge_group[e])]
             q = data.queues[int(data.edge_cell[e])]
             for nb in (t - 1, t + 1):
-                there = placed.get((g, nb))
+                there = placed[nb].get(g) if 0 <= nb < len(placed) else None
                 if there and q not in there and sum(there.values()) >= caps[g]:
                     price[e] += penalty
     found = interval_search.maximise(
@@ -161,10 +204,11 @@ def release_by_resolving(
     intervals it works in, solved again without it (module docstring), keep level 1 and
     raise value − switching + its cost. The counts, the called-in counts and how many
     members were released. Pinned and pin-called groups are left."""
-    placed = by_group(counts)
+    placed = by_interval(counts, p.n_intervals)
     # (an optional group's members at work: those called in)
     caps = {g.index: called.get(g.index, 0) if g.optional else g.size for g in p.groups}
     released = 0
+    margin_now = daily_margin(p, placed)
     for g in p.groups:
         if not g.optional or g.called_in_by_pin or g.pinned:
             continue
@@ -173,28 +217,27 @@ def release_by_resolving(
                 return _counts(placed), _called(p, caps), released
             new_caps = dict(caps)
             new_caps[g.index] -= 1
-            ts = sorted(
+            ts = [
                 t
-                for (gg, t), got in placed.items()
-                if gg == g.index and sum(got.values()) > new_caps[g.index]
-            )
-            trial = dict(placed)
+                for t in range(p.n_intervals)
+                if sum(placed[t].get(g.index, {}).values()) > new_caps[g.index]
+            ]
+            trial = list(placed)
+            margin = margin_now
             ok = True
             for t in ts:
-                got = resolve_interval(p, trial, new_caps, t, scales, deadline)
+                got = resolve_interval(p, trial, new_caps, t, scales, deadline, margin)
                 if got is None:
                     ok = False
                     break
-                for key in [k for k in trial if k[1] == t]:
-                    del trial[key]
-                for gg, per_q in got.items():
-                    trial[(gg, t)] = per_q
+                margin = _margin_moved(p, margin, t, _staffing(trial, t), _sum_up(got))
+                trial[t] = got
             if not ok:
                 break
-            gain = _gain(p, placed, trial, caps, new_caps, set(ts), g.index)
+            gain = _gain(p, placed, trial, caps, new_caps, ts, g.index, margin_now)
             if gain + g.cost_if_called <= 1e-9 * max(1.0, g.cost_if_called):
                 break
-            placed, caps = trial, new_caps
+            placed, caps, margin_now = trial, new_caps, margin
             released += 1
     return _counts(placed), _called(p, caps), released
 
@@ -212,26 +255,35 @@ def improve_switching(
     neighbours held, value less the switching guide), kept when value − switching rises;
     up to ``passes`` passes over the day, until a pass changes nothing. The counts and
     how many intervals changed."""
-    placed = by_group(counts)
+    placed = by_interval(counts, p.n_intervals)
     caps = {g.index: called.get(g.index, 0) if g.optional else g.size for g in p.groups}
+    margin = daily_margin(p, placed)
     changed = 0
     for _ in range(passes):
         before = changed
         for t in range(p.n_intervals):
             if clock.now() >= deadline or (stop is not None and stop()):
                 return _counts(placed), changed
-            got = resolve_interval(p, placed, caps, t, scales, deadline)
+            got = resolve_interval(p, placed, caps, t, scales, deadline, margin)
             if got is None:
                 continue
-            trial = {k: v for k, v in placed.items() if k[1] != t}
-            for g, per_q in got.items():
-                trial[(g, t)] = per_q
-            if _gain(p, placed, trial, caps, caps, {t}, None) > 1e-9:
+            trial = list(placed)
+            trial[t] = got
+            if _gain(p, placed, trial, caps, caps, [t], None, margin) > 1e-9:
+                margin = _margin_moved(p, margin, t, _staffing(placed, t), _staffing(trial, t))
                 placed = trial
                 changed += 1
         if changed == before:
             break
     return _counts(placed), changed
+
+
+def _sum_up(got: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
+    n: dict[int, int] = {}
+    for per_q in got.values():
+        for q, k in per_q.items():
+            n[q] = n.get(q, 0) + k
+    return n
 
 
 def _gain(
@@ -240,23 +292,19 @@ def _gain(
     new: Placement,
     old_caps: Mapping[int, int],
     new_caps: Mapping[int, int],
-    ts: set[int],
+    ts: list[int],
     member_group: int | None,
+    margin: Mapping[int, float] | None = None,
 ) -> float:
-    """Value − switching of ``new`` less that of ``old`` (objective units, exact tables),
-    and −inf when ``new`` raises level 1 anywhere in ``ts``."""
+    """Value − switching of ``new`` less that of ``old`` (objective units, exact tables;
+    the two differ in intervals ``ts`` only, and in ``member_group``'s cap), and −inf when
+    ``new`` raises level 1: some cell's weighted shortfall in ``ts``, or some day's
+    deficit (``margin``: ``old``'s :func:`daily_margin`, computed when not given)."""
     gain = 0.0
+    was = margin if margin is not None else (daily_margin(p, old) if p.daily else {})
+    now = dict(was)
     for t in ts:
-        n_old: dict[int, int] = {}
-        n_new: dict[int, int] = {}
-        for (_g, tt), got in old.items():
-            if tt == t:
-                for q, k in got.items():
-                    n_old[q] = n_old.get(q, 0) + k
-        for (_g, tt), got in new.items():
-            if tt == t:
-                for q, k in got.items():
-                    n_new[q] = n_new.get(q, 0) + k
+        n_old, n_new = _staffing(old, t), _staffing(new, t)
         short_old = short_new = 0.0
         for q in set(n_old) | set(n_new):
             cell = p.tables.get((q, t))
@@ -265,32 +313,46 @@ def _gain(
             a, b = n_old.get(q, 0), n_new.get(q, 0)
             short_old += float(cell.shortfall[a])
             short_new += float(cell.shortfall[b])
-            if q in p.daily and float(cell.answered[b]) < float(cell.answered[a]):
-                return -math.inf
             gain += float(cell.value[b]) - float(cell.value[a])
         if short_new > short_old + 1e-12 * max(1.0, short_old):
             return -math.inf
+        if was:
+            now = _margin_moved(p, now, t, n_old, n_new)
+    # no day's deficit grows (the day's answered calls stay above the target, or do not
+    # fall where they are below it)
+    for q, m in was.items():
+        if now[q] < min(m, 0.0) - 1e-12 * max(1.0, p.daily[q]):
+            return -math.inf
     penalty = p.scenario.policy.switch_penalty
     if penalty > 0:
-        groups = {g for (g, t) in old if t in ts} | {g for (g, t) in new if t in ts}
-        before = switches_around(old, old_caps, groups, ts)
-        after = switches_around(new, new_caps, groups, ts)
-        if member_group is None:
-            return gain - penalty * (after - before)
-        # the member's group: its cap changed, so every transition of it counts again
-        whole = set(range(p.n_intervals))
-        before += switches_around(old, old_caps, {member_group}, whole) - switches_around(
-            old, old_caps, {member_group}, ts
-        )
-        after += switches_around(new, new_caps, {member_group}, whole) - switches_around(
-            new, new_caps, {member_group}, ts
-        )
+        pairs = sorted({a for t in ts for a in (t - 1, t) if 0 <= a < len(old) - 1})
+        before = after = 0
+        for a in pairs:
+            # only the groups placed differently in a or a + 1 count
+            moved = {
+                g
+                for b in (a, a + 1)
+                for g in set(old[b]) | set(new[b])
+                if old[b].get(g) != new[b].get(g) and g != member_group
+            }
+            for g in moved:
+                before += _switch(old, old_caps, g, a)
+                after += _switch(new, new_caps, g, a)
+        if member_group is not None:  # its cap changed: every transition of it counts
+            before += _group_switches(old, old_caps, member_group)
+            after += _group_switches(new, new_caps, member_group)
         gain -= penalty * (after - before)
     return gain
 
 
 def _counts(placed: Placement) -> dict[tuple[int, int, int], int]:
-    return {(g, q, t): k for (g, t), got in placed.items() for q, k in got.items() if k}
+    return {
+        (g, q, t): k
+        for t, groups in enumerate(placed)
+        for g, got in groups.items()
+        for q, k in got.items()
+        if k
+    }
 
 
 def _called(p: AllocationProblem, caps: Mapping[int, int]) -> dict[int, int]:
