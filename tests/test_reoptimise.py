@@ -8,9 +8,9 @@ them at work, as step 1 plans it), then released. The checker names both plans' 
 and recomputes every figure: the released plan is feasible, its weighted shortfall is
 not above the plan's, and its total (value − cost − switching) is not below it; where
 it released someone, the total rose. Shown to fail: with the daily minimum's floor and
-the day's deficit check left out, the weighted shortfall rises on some day. A hand-made day pins the switching:
-a release that needs two switches more than it saves is refused (with the switching left
-out of the gain it is made, and the total falls: shown).
+the day's deficit check left out, the weighted shortfall rises on some day. A hand-made
+day pins the switching: a release that needs two switches more than it saves is refused
+(with the switching left out of the gain it is made, and the total falls: shown).
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ from optistaff.solvers.scaling import Scales
 #: candidate, judged like any other).
 NODES = 64
 
+#: What a table may move against its direction by rounding alone (relative): the floors
+#: stay boxes; the checks after every re-solve are exact.
+_NOISE = 1e-9
+
 #: interval -> group -> {queue: members} (every interval of the day has an entry)
 Placement = list[dict[int, dict[int, int]]]
 
@@ -125,13 +129,14 @@ def floors(
     for c, q in enumerate(data.queues):
         cell = p.tables[(q, data.t)]
         s = cell.shortfall
-        if s.size > 1 and bool(np.any(np.diff(s) > 0)):
+        if s.size > 1 and bool(np.any(np.diff(s) > _NOISE * max(1.0, float(s.max())))):
             return None
         k = int(n[c])
         out[c] = int(np.argmax(s <= s[k]))  # (s falls: the first such n)
         if q in p.daily:
             a = cell.answered
-            if a.size > 1 and bool(np.any(np.diff(a) < 0)):
+            # (Erlang A's answered calls wobble by ~1e-13 where they are flat)
+            if a.size > 1 and bool(np.any(np.diff(a) < -_NOISE * max(1.0, float(a.max())))):
                 return None
             spare = margin.get(q, 0.0)
             # (a margin is spent with a little kept back: the check after is exact)

@@ -21,8 +21,9 @@ bound valid when its node limit or the deadline stops it. C_t prices the overtim
 known to be required: each member of such a group placed in interval t costs its share
 w_gt of the member's cost there (an edge price of the search; w ≥ 0 sums to the cost over
 the intervals the group is available, :class:`_Split`). A member called in pays the whole
-cost, placed or not, so Σ_t C_t(x) is at most what x pays for those groups; the required groups' cost, paid whole by every optimum, is taken off
-separately and their members are free in the searches. At m = 0 and without overtime
+cost, placed or not, so Σ_t C_t(x) is at most what x pays for those groups; the
+required groups' cost, paid whole by every optimum, is taken off separately and their
+members are free in the searches. At m = 0 and without overtime
 this is the best value regardless of shortfall (the bound the strategy had); a price on
 shortfall takes off the value that no plan of level 1's optimum can keep, the price on
 overtime the value that does not pay for the agent.
