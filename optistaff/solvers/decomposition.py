@@ -84,6 +84,15 @@ CEILING_SHARE = 0.1
 # ... and only when at least this many rounds of the level-1 pricing's length fit in it.
 CEILING_ROUNDS_AT_LEAST = 4
 
+# Fraction of the time left before the horizon models kept for the re-solves after them
+# (the release of overtime and the switching sweep; what they leave goes to the windows).
+REOPTIMISE_SHARE = 0.15
+
+# Fraction of the time left after the horizon models that the release by re-solving
+# (note 05) may use: on the 10,000-agent coupled center it used all 13.5 s left for 4 of
+# 200 members, and the sweep after it, worth more there, had nothing.
+RELEASE_SHARE = 0.5
+
 # Passes of the switching sweep over the day (reoptimise.improve_switching, note 05),
 # after the horizon models: on a 2,000-agent coupled day two passes took 3 s and brought
 # 361 switches to 105.
@@ -324,7 +333,13 @@ def solve_allocation(
         if enumerated is not None:
             return enumerated
 
-    # 5. the horizon models
+    # 5. the horizon models, less the re-solves' share after them (the release of
+    # overtime and the switching sweep, note 05): at 30 s on a 2,000-agent coupled day the
+    # pooled model took all but 0.3 s of what was left
+    final_run = run
+    if (run.has_optional or identity is not None) and not run.priced:
+        keep = REOPTIMISE_SHARE * max(0.0, run.deadline - clock.now())
+        run = replace(run, deadline=run.deadline - keep)
     pooled = None
     if (
         identity is not None
@@ -375,6 +390,7 @@ def solve_allocation(
         # (it bounds level 2 of every plan of level 1's optimum, whatever plan this is)
         bound = ceiling.ceiling if result.bound is None else min(result.bound, ceiling.ceiling)
         result = replace(result, bound=bound)
+    run = final_run  # (the re-solves and the windows have the time up to the limit)
     if result.status == SolveStatus.FEASIBLE and any(result.called_in.values()) and not run.priced:
         say("releasing overtime")
         result = _release_by_resolving(run, result)
@@ -422,17 +438,19 @@ def _value_ceiling(
 
 def _release_by_resolving(run: _Solve, result: SolverResult) -> SolverResult:
     """Overtime the plan at hand keeps released where its intervals, solved again without
-    the member, keep level 1 and raise the total (:mod:`.reoptimise`), in the time left
-    before the windows; its status and bounds stand (they hold for any plan)."""
+    the member, keep level 1 and raise the total (:mod:`.reoptimise`), in at most
+    ``RELEASE_SHARE`` of the time left (the switching sweep and the windows follow); its
+    status and bounds stand (they hold for any plan)."""
     from optistaff.solvers import reoptimise
 
     stop = run.stop
+    now = clock.now()
     counts, called, released = reoptimise.release_by_resolving(
         run.final,
         result.counts,
         result.called_in,
         run.scales,
-        run.deadline,
+        now + RELEASE_SHARE * max(0.0, run.deadline - now),
         stop=None if stop is None else stop.is_set,
     )
     if not released:
