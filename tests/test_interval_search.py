@@ -77,21 +77,9 @@ def intervals(draw: st.DrawFn) -> IntervalData:
 
 def plans(data: IntervalData) -> Iterator[np.ndarray]:
     """Every staffing vector n that some placement of the flexible agents gives."""
-    per_group = []
-    for g in range(len(data.groups)):
-        edges = np.flatnonzero(data.edge_group == g)
-        options = [
-            combo
-            for combo in itertools.product(range(int(data.caps[g]) + 1), repeat=edges.size)
-            if sum(combo) <= data.caps[g]
-        ]
-        per_group.append((edges, options))
     seen: set[tuple[int, ...]] = set()
-    for choice in itertools.product(*(options for _, options in per_group)):
-        n = data.pins.copy()
-        for (edges, _), combo in zip(per_group, choice, strict=True):
-            for e, k in zip(edges, combo, strict=True):
-                n[data.edge_cell[e]] += k
+    for flows in placements(data):
+        n = placed(data, flows)
         key = tuple(int(x) for x in n)
         if key not in seen:
             seen.add(key)
