@@ -20,7 +20,10 @@ backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
 5. **Horizon models**: the pooled horizon model (daily minimums, optional agents),
    then, with a switch penalty, the identity model over named groups, seeded by the
    best plan so far (named by :func:`regroup`) and bounded by the cuts.
-6. **Windows** (:mod:`.windows`): a plan not proven is re-solved two intervals at a
+6. **Re-solves** (:mod:`.reoptimise`, note 05): overtime released, switches swept.
+7. **A ceiling with switching** (:mod:`.value_ceiling`, note 11): where level 1 sits at
+   its floor and a switch penalty applies, level 2's ceiling with the switches priced.
+8. **Windows** (:mod:`.windows`): a plan not proven is re-solved two intervals at a
    time, the rest of the day fixed; it only gets better.
 
 The status is ``optimal`` only where each part is proven; otherwise the best plan with
@@ -33,7 +36,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ParamSpec
 
@@ -61,6 +64,7 @@ from optistaff.solvers.scaling import Scales, choose_scales, interval_constants
 if TYPE_CHECKING:  # (CP-SAT is imported by the steps that build a model: a day that
     # the interval search proves alone never loads it, models/03-solver.md)
     from optistaff.solvers.cpsat import CpsatModel, Runner
+    from optistaff.solvers.optional_agents import AtFloor
 
 P = ParamSpec("P")
 
@@ -81,6 +85,10 @@ ENUMERATE_SHARE = 0.15
 
 # Fraction of the time limit the level-2 ceiling by pricing level 1 may use (note 11).
 CEILING_SHARE = 0.1
+# ... and the ceiling with switching priced too, after the re-solves, and its rounds at
+# most (note 11, "Switching priced")
+SWITCH_CEILING_SHARE = 0.25
+SWITCH_CEILING_ROUNDS = 400
 # ... and only when at least this many rounds of the level-1 pricing's length fit in it.
 CEILING_ROUNDS_AT_LEAST = 4
 
@@ -399,10 +407,102 @@ def solve_allocation(
     if result.status == SolveStatus.FEASIBLE and identity is not None and not run.priced:
         say("fewer switches")
         result = _fewer_switches(run, result)
+    if (
+        result.status == SolveStatus.FEASIBLE
+        and identity is not None
+        and lag is not None
+        and at_floor is not None
+        and at_floor.level1_holds
+        and result.counts
+        and problem.scenario.policy.switch_penalty > 0
+        and not run.priced
+    ):
+        # (off the floor, on the 2,000-agent surplus day, 24-30 rounds of 0.4 s lowered
+        # the ceiling by at most 3 of a gap of 142: there it is not tried)
+        say("a ceiling with switching")
+        result = _switching_ceiling(run, lag, result, at_floor, dict(cuts.short_cap))
     if result.status == SolveStatus.FEASIBLE and result.counts and not run.priced:
         say("windows of the day")
         result = _improve_by_windows(run, result, cuts)
     return result
+
+
+def _switching_ceiling(
+    run: _Solve,
+    lag: daily_lagrangian.PricedRounds,
+    result: SolverResult,
+    at_floor: AtFloor,
+    caps: dict[int, int],
+) -> SolverResult:
+    """Level 2's ceiling with the switches priced too (note 11, "Switching priced"), where
+    level 1 sits at its floor (``at_floor``; ``caps`` each interval's level-1 cap): per
+    combination of called-in overtime the enumeration admitted whose ceiling without
+    switching reaches the plan's objective (the optimum calls in one of them), over the
+    identity groups, each interval at its own cap, the multipliers starting at the plan
+    at hand and stepping towards its objective; the rounds go to the combination with
+    the highest ceiling (the bound is the largest), in at most ``SWITCH_CEILING_SHARE``
+    of the limit. The plan's bound where it is lower."""
+    from optistaff.solvers import reoptimise
+    from optistaff.solvers.optional_agents import fewer
+
+    identity, scales = run.identity, run.scales
+    assert identity is not None
+    total = reoptimise.level2(identity, result.counts, result.called_in)
+    deadline = min(run.deadline, clock.now() + SWITCH_CEILING_SHARE * run.time_limit_s)
+    rounds = 0
+    alive = sorted(((c, z) for c, z in at_floor.combos if c >= total), key=lambda x: -x[0])
+    if not alive:
+        return result
+    constant = math.fsum(
+        interval_constants(run.problem, t, scales)[1] for t in range(identity.n_intervals)
+    )
+    tol = math.ceil(0.5e-7 * scales.shortfall)
+    optional = [g for g in identity.groups if g.optional]
+    # each combination's ceiling: without switching until its rounds lower it; the
+    # rounds go to the highest (the bound is the largest)
+    tops: list[float] = []
+    gens: list[Iterator[value_ceiling.ValueCeiling] | None] = []
+    for _top, z in alive:
+        # (the pooled problem's optional groups are its identity groups, by members)
+        called = {a for g, n in z.items() for a in run.problem.groups[g].members[:n]}
+        cut = {g.index: sum(1 for a in g.members if a in called) for g in optional}
+        tops.append(_top)
+        gens.append(
+            value_ceiling.ceiling_rounds(
+                fewer(identity, cut),
+                scales.shortfall,
+                scales.value,
+                constant,
+                lag.level1 + tol,
+                math.fsum(g.cost_if_called * cut[g.index] for g in optional),
+                threads=run.threads,
+                deadline=deadline,
+                stop=lambda: run.stop is not None and run.stop.is_set(),
+                required={g.index for g in optional},
+                switching=result.counts,
+                rounds_at_most=SWITCH_CEILING_ROUNDS,
+                caps=caps,
+                target=total,
+            )
+        )
+    while clock.now() < deadline:
+        live = [k for k, gen in enumerate(gens) if gen is not None]
+        if not live:
+            break
+        k = max(live, key=lambda i: tops[i])
+        gen = gens[k]
+        assert gen is not None
+        got = next(gen, None)
+        if got is None:
+            gens[k] = None
+            continue
+        rounds += 1
+        tops[k] = min(tops[k], got.ceiling)
+    ceiling = max(tops)
+    if result.bound is not None and ceiling >= result.bound:
+        return result
+    stats = {**result.stats, "switching_ceiling_rounds": rounds}
+    return replace(result, bound=ceiling, stats=stats)
 
 
 def _value_ceiling(

@@ -196,6 +196,9 @@ class AtFloor:
     ceiling: int
     bound: float
     level1_holds: bool
+    #: every admissible combination: its level-2 ceiling without switching (objective
+    #: units, as ``bound``) and its called-in counts (every optional group)
+    combos: tuple[tuple[float, dict[int, int]], ...] = ()
 
 
 def enumerate_at_floor(
@@ -257,6 +260,7 @@ def enumerate_at_floor(
     best: tuple[int, dict[int, int], list[BlockResult]] | None = None
     ceiling: int | None = None
     bound = -math.inf
+    combos: list[tuple[float, dict[int, int]]] = []
     for values in itertools.product(*choices):
         combo = dict(zip(undecided, values, strict=True))
         try:
@@ -274,7 +278,10 @@ def enumerate_at_floor(
         score = sum(r.value_obj or 0 for r in parts) - paid
         top = sum(r.value_bound or 0 for r in parts) - paid
         ceiling = top if ceiling is None else max(ceiling, top)
-        bound = max(bound, math.fsum(r.bound or 0.0 for r in parts) - paid_units)
+        top_units = math.fsum(r.bound or 0.0 for r in parts) - paid_units
+        bound = max(bound, top_units)
+        whole = {g.index: combo.get(g.index, g.size) for g in p.groups if g.optional}
+        combos.append((top_units, whole))
         if best is None or score > best[0]:
             best = (score, combo, parts)
     if best is None or ceiling is None:
@@ -286,7 +293,7 @@ def enumerate_at_floor(
     tables = daily_lagrangian.daily_tables(p, scales.shortfall, scales.value)
     holds = daily_lagrangian.level1(tables, daily_lagrangian.staffing(counts)) <= plan_level1
     called = {g.index: combo.get(g.index, g.size) for g in p.groups if g.optional}
-    return AtFloor(called, parts, score, ceiling, bound, holds)
+    return AtFloor(called, parts, score, ceiling, bound, holds, tuple(combos))
 
 
 def release_unneeded(p: AllocationProblem, result: SolverResult) -> SolverResult:

@@ -283,6 +283,21 @@ def improve_switching(
     return _counts(placed), changed
 
 
+def level2(
+    p: AllocationProblem, counts: Mapping[tuple[int, int, int], int], called: Mapping[int, int]
+) -> float:
+    """The plan's level 2, value − cost − switching (objective units, exact tables,
+    least switches per group): what the contract's model gives its counts."""
+    placed = by_interval(counts, p.n_intervals)
+    staffing = [_staffing(placed, t) for t in range(p.n_intervals)]
+    value = math.fsum(float(cell.value[staffing[t].get(q, 0)]) for (q, t), cell in p.tables.items())
+    cost = math.fsum(p.groups[g].cost_if_called * k for g, k in called.items())
+    penalty = p.scenario.policy.switch_penalty
+    caps = {g.index: called.get(g.index, 0) if g.optional else g.size for g in p.groups}
+    switches = sum(_group_switches(placed, caps, g) for g in caps) if penalty > 0 else 0
+    return value - cost - penalty * switches
+
+
 def _sum_up(got: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
     n: dict[int, int] = {}
     for per_q in got.values():

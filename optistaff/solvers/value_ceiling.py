@@ -36,9 +36,11 @@ step, as for the daily minimums (every plan x a search returns is a linear funct
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ParamSpec
 
 import numpy as np
 
@@ -46,12 +48,16 @@ from optistaff.formulation import AllocationProblem
 from optistaff.solvers import clock, interval_search
 from optistaff.solvers.daily_lagrangian import DailyTables, daily_tables
 
+P = ParamSpec("P")
+
 #: Resolution of the price of shortfall: μ = m / K.
 K = 64
 #: The largest price tried, in value units per unit of weighted shortfall (scaled).
 MAX_PRICE = 64.0
 #: Nodes per interval search (a bound stays valid when the search stops).
 NODES = 8
+#: Value units (before the scales) within which each search may stop.
+TOLERANCE = 1e-6
 #: Evaluations of B at most.
 ROUNDS = 30
 #: The first price tried (value units per unit of weighted shortfall, after the scales):
@@ -61,6 +67,16 @@ START_PRICE = 8.0
 #: group's mean) and its decay per round.
 STEP = 1.0
 DECAY = 0.8
+#: The switching multipliers' steps: Polyak's γ to start with, halved after this many
+#: rounds without a lower B, and the least γ taken; without a known plan, the
+#: root-mean-square change per transition a step of γ = 1 makes (multipliers in [0, 1]).
+SWITCH_STEP = 4.0
+SWITCH_PATIENCE = 3
+SWITCH_STEP_LEAST = 1e-3
+SWITCH_NO_TARGET = 0.25
+#: Where the switching multipliers start: β = this (a_q = β where q loses members) on the
+#: transitions where the plan at hand switches, 0 elsewhere.
+SWITCH_START = 1.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,7 @@ class ValueCeiling:
     rounds: int
 
 
-def priced_ceiling(
+def ceiling_rounds(
     p: AllocationProblem,
     short_scale: float,
     value_scale: float,
@@ -86,76 +102,156 @@ def priced_ceiling(
     theta: dict[int, float] | None = None,
     stop: Callable[[], bool] | None = None,
     required: set[int] | None = None,
-) -> ValueCeiling | None:
-    """min B(m, r) over the rounds (module docstring). ``s_cap``: a plan's scaled level
-    1 (``daily_lagrangian.level1``) plus the tolerance; ``value_constant``: the value of
-    every cell at n = 0 (objective units); ``required_cost``: the cost (objective units)
-    every plan of level 1's optimum pays, that of the optional groups ``required`` (the
-    others are priced per interval placed); ``theta``: the level-1 rounds' multipliers
-    θ_q ∈ [0, 1], where the first point starts. None when no daily minimum weighs
-    anything (nothing to price) or no round ended before ``deadline``."""
+    switching: Mapping[tuple[int, int, int], int] | None = None,
+    rounds_at_most: int = ROUNDS,
+    caps: Mapping[int, int] | None = None,
+    target: float | None = None,
+) -> Iterator[ValueCeiling]:
+    """min B(m, r) over the rounds so far (module docstring), after each round.
+
+    ``s_cap``: a plan's scaled level 1 (``daily_lagrangian.level1``) plus the tolerance;
+    ``value_constant``: the value of every cell at n = 0 (objective units);
+    ``required_cost``: the cost (objective units) every plan of level 1's optimum pays,
+    that of the optional groups ``required`` (the others are priced per interval
+    placed); ``theta``: the level-1 rounds' multipliers θ_q ∈ [0, 1], where the first
+    point starts. ``caps``: each interval's scaled level 1 (ΔS) at most that in every
+    lexicographic optimum (level 1 at its floor, note 05): each interval is then priced
+    at its own cap instead (m = K·μ large, as the interval search's level 2 does, r = 0:
+    B = Σ_t (m·cap_t + U_t(m, 0))), and only the overtime's and the switches'
+    multipliers move. ``switching``: price the least switches too (:class:`_Switches`);
+    ``p`` must then be the problem whose groups keep agents' identity, and the counts
+    given ((group, queue, interval) -> members, a plan of ``p``) are where its
+    multipliers start; ``target``: that plan's objective (objective units), towards
+    which they step. Nothing when no daily minimum weighs anything (nothing to price).
+    """
     tables = daily_tables(p, short_scale, value_scale)
-    if not tables.rhs or short_scale <= 0:
-        return None
+    if (not tables.rhs and caps is None) or short_scale <= 0:
+        return
     T = p.n_intervals
     data = [interval_search.interval_data(p, t, short_scale, value_scale) for t in range(T)]
     split = _Split(p, K * value_scale, required or set())
-    prices = [split.prices(d) for d in data]
-    qs = sorted(tables.rhs)
+    switches = (
+        _Switches(p, K * value_scale, switching)
+        if switching is not None and p.scenario.policy.switch_penalty > 0
+        else None
+    )
+
+    def edge_prices() -> list[np.ndarray | None]:
+        return [
+            _sum_prices(split.prices(d), None if switches is None else switches.prices(d))
+            for d in data
+        ]
+
+    prices = edge_prices()
+    tol = K * max(1, math.ceil(TOLERANCE * value_scale))
+    target_scaled = (
+        None if target is None else (target - value_constant + required_cost) * K * value_scale
+    )
+    qs = sorted(tables.rhs) if caps is None else []
     # μ = (m/K)·(short_scale/value_scale) value units per unit of weighted shortfall
     top = max(1, int(MAX_PRICE * K * value_scale / short_scale))
-    best: tuple[int, int] | None = None  # (B, m)
-    # per plan: K·V, its overtime placed per (group, interval), slope in m, slopes in r
-    seen: list[tuple[int, dict[tuple[int, int], int], int, dict[int, int]]] = []
+    best: tuple[int, int, dict[int, int]] | None = None  # (B, m, r)
+    # per plan: K·V, its members placed per (group, queue, interval), slope in m, slopes
+    # in r
+    seen: list[tuple[int, dict[tuple[int, int, int], int], int, dict[int, int]]] = []
     # the first point: a price of START_PRICE (m = 0 is the best value regardless of
     # shortfall, which the strategy has already), the daily queues' shares θ from the
     # level-1 rounds (note 11): r_q = θ_q·m
     m0 = min(top, max(1, round(START_PRICE * K * value_scale / short_scale)))
     theta = theta or {}
     point: tuple[int, dict[int, int]] = (m0, {q: round(theta.get(q, 0.0) * m0) for q in qs})
+    capped = 0
+    if caps is not None:  # each interval at its own cap: level 2 of the interval search
+        m_big = K * max(1, math.ceil(interval_search.MU * value_scale / short_scale))
+        point, capped = (m_big, {}), m_big * sum(caps.get(t, 0) for t in range(T))
     centre = point
     box = top / 4
     rounds = 0
-    tried: set[tuple[int, int, tuple[int, ...]]] = set()
-    while rounds < ROUNDS and clock.now() < deadline and not (stop is not None and stop()):
+    starts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    tabled: tuple[tuple[int, dict[int, int]], list[tuple[list[np.ndarray], int]]] | None = None
+    tried: set[tuple[int, int, int, tuple[int, ...]]] = set()
+    while rounds < rounds_at_most and clock.now() < deadline and not (stop is not None and stop()):
         m, r = point
-        key = (split.version, m, tuple(r[q] for q in qs))
+        versions = (split.version, switches.version if switches is not None else 0)
+        key = (*versions, m, tuple(r[q] for q in qs))
         if key in tried:
             break
         tried.add(key)
-        got = _round(data, prices, tables, m, r, threads, deadline, stop)
+        if tabled is None or tabled[0] != (m, r):
+            tabled = ((m, dict(r)), [_cells(d, tables, m, r) for d in data])
+        got = _round(data, prices, tables, m, r, threads, deadline, stop, tol, tabled[1], starts)
         if got is None:
             break
         rounds += 1
-        bound_sum, plans, used = got
-        b = m * s_cap - sum(r[q] * tables.rhs[q] for q in qs) + bound_sum
-        if best is None or b < best[0]:
-            best = (b, m)
+        bound_sum, plans, placed = got
+        if caps is None:
+            b = m * s_cap - sum(r[q] * tables.rhs[q] for q in qs) + bound_sum
+        else:
+            b = capped + bound_sum
+        if switches is not None:
+            b += switches.constant()
+        improved = best is None or b < best[0]
+        if improved:
+            best = (b, m, dict(r))
             centre, box = (m, dict(r)), min(float(top), 2 * box)
         else:
             box /= 2
-            if box < 0.5:
-                break
+        assert best is not None
+        ceiling = best[0] / (K * value_scale) + value_constant - required_cost
+        price = best[1] / K * short_scale / value_scale
+        yield ValueCeiling(ceiling, price, rounds)
         # the plane of the plans found: K·V(x) + m·(S_cap − ΔS(x)) + Σ r_q (A_q(x) − R_q)
         n = {(q, t): k for t, plan in enumerate(plans) for (q, k) in plan.items()}
         v = sum(int(tab[n.get(key2, 0)]) for key2, tab in tables.value.items())
         s = sum(int(tab[n.get(key2, 0)]) for key2, tab in tables.shortfall.items())
         got_a = dict.fromkeys(qs, 0)
         for (q, t), a in tables.answered.items():
-            got_a[q] += int(a[n.get((q, t), 0)])
-        seen.append((K * v, used, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
-        # the overtime's cost moves to where the plans place it (any split is a bound)
-        if split.step(used):
-            prices = [split.prices(d) for d in data]
-        planes = [(kv - split.paid(u), sm, g) for kv, u, sm, g in seen]
+            if q in got_a:
+                got_a[q] += int(a[n.get((q, t), 0)])
+        if caps is None:  # (with caps the price of level 1 stays: no planes needed)
+            seen.append((K * v, placed, s_cap - s, {q: got_a[q] - tables.rhs[q] for q in qs}))
+        # the overtime's cost moves to where the plans place it (any split is a bound), the
+        # switches' multipliers to where the plans switch (any in their polytope is one)
+        moved = split.step(_by_group(placed, split.groups))
+        if switches is not None:
+            excess = None if target_scaled is None else b - target_scaled
+            moved = switches.step(placed, excess, improved) or moved
+        if moved:
+            prices = edge_prices()
+
+        def paid(u: dict[tuple[int, int, int], int]) -> int:
+            price = split.paid(_by_group(u, split.groups))
+            if switches is not None:
+                price += switches.paid(u) - switches.constant()
+            return price
+
+        if box < 0.5 and caps is None and switches is None:
+            break  # (the price of level 1 has settled)
+        if box < 0.5 or caps is not None:
+            if not moved:
+                break
+            point = centre  # (the price of level 1 stays; the other multipliers move)
+            continue
+        planes = [(kv - paid(u), sm, g) for kv, u, sm, g in seen]
         nxt = _next_point(planes, centre, box, top, qs)
         if nxt is None:
             break
         point = nxt
-    if best is None:
-        return None
-    ceiling = best[0] / (K * value_scale) + value_constant - required_cost
-    return ValueCeiling(ceiling, best[1] / K * short_scale / value_scale, rounds)
+
+
+def _last(rounds: Callable[P, Iterator[ValueCeiling]]) -> Callable[P, ValueCeiling | None]:
+    def last(*args: P.args, **kwargs: P.kwargs) -> ValueCeiling | None:
+        found: ValueCeiling | None = None
+        for each in rounds(*args, **kwargs):
+            found = each
+        return found
+
+    return last
+
+
+#: :func:`ceiling_rounds` to the end: the least B found, None when no round ended before
+#: the deadline (or nothing weighs).
+priced_ceiling = _last(ceiling_rounds)
 
 
 class _Split:
@@ -243,40 +339,47 @@ def _round(
     threads: int,
     deadline: float,
     stop: Callable[[], bool] | None,
-) -> tuple[int, list[dict[int, int]], dict[tuple[int, int], int]] | None:
+    tol: int = 1,
+    tabled: list[tuple[list[np.ndarray], int]] | None = None,
+    starts: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[int, list[dict[int, int]], dict[tuple[int, int, int], int]] | None:
     """Σ_t U_t(m, r) (the r·a[0] constants included), each interval's plan (staffing
-    per queue) and the members it places of each priced group, per (group, interval);
-    None when out of time."""
+    per queue) and the members it places per (group, queue, interval); None when out of
+    time. Each search may end within ``tol`` of its bound: the bound is what counts, and
+    its plan only guides the multipliers. ``tabled``: :func:`_cells` of each interval
+    at (m, r), when at hand; ``starts``: each interval's plan of the last round, the
+    first incumbent of its search (updated)."""
+    if tabled is None:
+        tabled = [_cells(d, tables, m, r) for d in data]
 
     def one(
         d: interval_search.IntervalData, price: np.ndarray | None
-    ) -> tuple[int, dict[int, int], dict[tuple[int, int], int]] | None:
+    ) -> tuple[int, dict[int, int], dict[tuple[int, int, int], int]] | None:
         if (stop is not None and stop()) or clock.now() >= deadline:
             return None
         t = d.t
-        cells = []
-        constant = 0
-        for c, q in enumerate(d.queues):
-            f = K * d.value[c] - m * d.shortfall[c]
-            a = tables.answered.get((q, t))
-            if a is not None and r.get(q, 0):
-                f = f + r[q] * (a - a[0])
-                constant += r[q] * int(a[0])
-            cells.append(f)
+        cells, constant = tabled[t]
         found = interval_search.maximise(
-            d, cells, 1, node_limit=NODES, deadline=deadline, edge_cost=price
+            d,
+            cells,
+            tol,
+            node_limit=NODES,
+            deadline=deadline,
+            edge_cost=price,
+            start=None if starts is None else starts.get(t),
         )
         if found is None:  # the relaxation failed: every cell at its best (a bound)
             lo = d.pins
             top = sum(int(np.max(f[int(lo[c]) :])) for c, f in enumerate(cells))
             return top + constant, {}, {}
+        if starts is not None:
+            starts[t] = (found.n, found.flows)
         n = {q: int(found.n[c]) for c, q in enumerate(d.queues)}
-        used: dict[tuple[int, int], int] = {}
-        if price is not None:
-            per = np.bincount(d.edge_group, weights=found.flows, minlength=len(d.groups))
-            for pos in np.flatnonzero(per).tolist():
-                used[(d.groups[pos], t)] = int(per[pos])
-        return -(-found.bound_num // found.resolution) + constant, n, used
+        placed: dict[tuple[int, int, int], int] = {}
+        for e in np.flatnonzero(found.flows).tolist():
+            g, q = d.groups[int(d.edge_group[e])], d.queues[int(d.edge_cell[e])]
+            placed[(g, q, t)] = placed.get((g, q, t), 0) + int(found.flows[e])
+        return -(-found.bound_num // found.resolution) + constant, n, placed
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         got = list(pool.map(clock.carried(one), data, prices))
@@ -284,8 +387,198 @@ def _round(
         return None
     parts = [g for g in got if g is not None]
     # cells with no agents possible (no literal) keep their n = 0 answered in R already
-    used = {k: v for *_x, u in parts for k, v in u.items()}
-    return sum(b for b, _n, _u in parts), [n for _b, n, _u in parts], used
+    placed = {k: v for *_x, u in parts for k, v in u.items()}
+    return sum(b for b, _n, _u in parts), [n for _b, n, _u in parts], placed
+
+
+def _cells(
+    d: interval_search.IntervalData, tables: DailyTables, m: int, r: Mapping[int, int]
+) -> tuple[list[np.ndarray], int]:
+    """Interval d's tables K·ΔV − m·ΔS + r_q·a (n = 0 of a taken off) and the constant
+    Σ r_q·a(0)."""
+    cells = []
+    constant = 0
+    for c, q in enumerate(d.queues):
+        f = K * d.value[c] - m * d.shortfall[c]
+        a = tables.answered.get((q, d.t))
+        if a is not None and r.get(q, 0):
+            f = f + r[q] * (a - a[0])
+            constant += r[q] * int(a[0])
+        cells.append(f)
+    return cells, constant
+
+
+def _by_group(
+    placed: Mapping[tuple[int, int, int], int], groups: Mapping[int, object]
+) -> dict[tuple[int, int], int]:
+    """Members of ``groups`` placed per (group, interval)."""
+    out: dict[tuple[int, int], int] = {}
+    for (g, _q, t), k in placed.items():
+        if g in groups:
+            out[(g, t)] = out.get((g, t), 0) + k
+    return out
+
+
+def _sum_prices(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+class _Switches:
+    """Lagrangian prices on the least switches (``models/11-daily-lagrangian.md``,
+    "Switching priced"). Between consecutive intervals t, t+1 where group g is available
+    (identical members, two skills or more, no pins), with x the members placed,
+
+      s_gt = max(0, Σ_q max(0, x_qt − x_q,t+1) − idle_t+1)
+           ≥ Σ_q a_q·(x_qt − x_q,t+1) + β·(Σ_q x_q,t+1 − |g|)   for 0 ≤ a_q ≤ β ≤ 1
+
+    (a_q·d ≤ β·max(0, d), and idle = |g| − Σ_q x_q,t+1 at most, called in or not; s is the
+    largest of these planes). The right side is linear in x: switch_penalty × it is a
+    price per member placed on each (group, queue, interval) edge,
+
+      c_gqt = P·(a_gqt − a_gq,t−1 + β_g,t−1) ≥ 0,
+
+    and a constant P·Σ β_gt·|g| is added back: every (a, β) of the polytopes keeps B a
+    ceiling. Prices are rounded down and the constant up (both only raise B). The
+    multipliers start where the planes are tight for a plan at hand and move by
+    projected subgradient steps (the slope of B in a_gqt is −P·(x_qt − x_q,t+1) for the
+    round's plans, in β_gt −P·(Σ_q x_q,t+1 − |g|)) with Polyak's length towards the plan
+    at hand, projected per transition onto the polytope."""
+
+    def __init__(
+        self, p: AllocationProblem, scale: float, plan: Mapping[tuple[int, int, int], int]
+    ) -> None:
+        self.unit = scale * p.scenario.policy.switch_penalty  # scaled units per switch
+        self.version = 0
+        self.step_size = SWITCH_STEP
+        self.stalled = 0
+        self.sizes: dict[int, int] = {}
+        self.skills: dict[int, dict[int, int]] = {}  # group -> queue -> position
+        self.a: dict[tuple[int, int], np.ndarray] = {}  # (g, t): a_q over g's skills
+        self.b: dict[tuple[int, int], float] = {}  # (g, t): β
+        T = p.n_intervals
+        for g in p.groups:
+            if len(g.skills) < 2 or not g.size:
+                continue
+            ts = [
+                t
+                for t in range(T - 1)
+                if g.available[t] and g.available[t + 1] and t not in g.pinned
+                if t + 1 not in g.pinned
+            ]
+            if not ts:
+                continue
+            self.sizes[g.index] = g.size
+            self.skills[g.index] = {q: k for k, q in enumerate(g.skills)}
+            for t in ts:
+                d = np.array(
+                    [
+                        plan.get((g.index, q, t), 0) - plan.get((g.index, q, t + 1), 0)
+                        for q in g.skills
+                    ],
+                    dtype=float,
+                )
+                nxt = sum(plan.get((g.index, q, t + 1), 0) for q in g.skills)
+                # tight for the plan: β = 1 where it switches, a_q = β where q loses members
+                beta = SWITCH_START if float(np.maximum(d, 0).sum()) - (g.size - nxt) > 0 else 0.0
+                self.a[(g.index, t)] = beta * (d > 0)
+                self.b[(g.index, t)] = beta
+        self._cache: dict[tuple[int, int, int], int] = {}
+
+    def price(self, g: int, q: int, t: int) -> int:
+        """A member of g placed on queue q in t (scaled, rounded down)."""
+        key = (g, q, t)
+        got = self._cache.get(key)
+        if got is None:
+            got = 0
+            k = self.skills.get(g, {}).get(q)
+            if k is not None:
+                c = 0.0
+                now, before = self.a.get((g, t)), self.a.get((g, t - 1))
+                if now is not None:
+                    c += float(now[k])
+                if before is not None:
+                    c += self.b[(g, t - 1)] - float(before[k])
+                got = max(0, int(self.unit * c))
+            self._cache[key] = got
+        return got
+
+    def prices(self, d: interval_search.IntervalData) -> np.ndarray | None:
+        """Per (group, cell) edge of interval ``d``; None when no edge has a price."""
+        cost = np.array(
+            [
+                self.price(d.groups[int(g)], d.queues[int(c)], d.t)
+                for g, c in zip(d.edge_group, d.edge_cell, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        return cost if bool(np.any(cost)) else None
+
+    def constant(self) -> int:
+        """P·Σ β_gt·|g|, rounded up."""
+        return math.ceil(self.unit * sum(b * self.sizes[g] for (g, _t), b in self.b.items()))
+
+    def paid(self, placed: Mapping[tuple[int, int, int], int]) -> int:
+        return sum(self.price(g, q, t) * k for (g, q, t), k in placed.items() if g in self.skills)
+
+    def step(
+        self, placed: Mapping[tuple[int, int, int], int], excess: float | None, improved: bool
+    ) -> bool:
+        """One projected subgradient step from the round's plans ``placed``. ``excess``:
+        the round's B less a known plan's objective (scaled), for Polyak's length
+        γ·excess/‖slope‖² (γ halved after ``SWITCH_PATIENCE`` rounds that did not lower
+        the least B, ``improved``); None: steps of γ·``SWITCH_NO_TARGET`` root-mean-square
+        per transition. True when a multiplier moved."""
+        self.stalled = 0 if improved else self.stalled + 1
+        if self.stalled >= SWITCH_PATIENCE:
+            self.step_size /= 2
+            self.stalled = 0
+        grads: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+        norm = 0.0
+        for g, t in self.a:
+            qs = self.skills[g]
+            now = np.zeros(len(qs))
+            nxt = np.zeros(len(qs))
+            for q, k in qs.items():
+                now[k] = placed.get((g, q, t), 0)
+                nxt[k] = placed.get((g, q, t + 1), 0)
+            ga = now - nxt
+            gb = float(nxt.sum()) - self.sizes[g]
+            if not ga.any() and gb == 0.0:
+                continue
+            grads[(g, t)] = (ga, gb)
+            norm += float(ga @ ga) + gb * gb
+        if not grads or self.step_size < SWITCH_STEP_LEAST or (excess is not None and excess <= 0):
+            return False
+        if excess is not None:
+            length = self.step_size * excess / (self.unit * norm)
+        else:
+            length = self.step_size * SWITCH_NO_TARGET / math.sqrt(norm / len(grads))
+        for key, (ga, gb) in grads.items():
+            a, b = _onto_switch_polytope(self.a[key] + length * ga, self.b[key] + length * gb)
+            self.a[key], self.b[key] = a, b
+        self.version += 1
+        self._cache.clear()
+        return True
+
+
+def _onto_switch_polytope(a: np.ndarray, b: float) -> tuple[np.ndarray, float]:
+    """The Euclidean projection of (a, b) onto {0 ≤ a_q ≤ β ≤ 1}: for a given β the
+    nearest a is a clipped to [0, β], and the best β is the root on [0, 1] of
+    (β − b) + Σ_{q: a_q > β} (β − a_q), increasing in β: with the k largest a_q above it,
+    β = (b + their sum) / (k + 1)."""
+    a = np.asarray(a, dtype=float)
+    top = sorted(a.tolist(), reverse=True)
+    beta = b
+    total = b
+    for k in range(len(top) + 1):
+        beta = total / (k + 1)
+        if k == len(top) or top[k] <= beta:
+            break
+        total += top[k]
+    beta = min(1.0, max(0.0, beta))
+    return np.clip(a, 0.0, beta), beta
 
 
 def _next_point(
