@@ -21,10 +21,10 @@ backend (:mod:`optistaff.solvers.cpsat`) and the exact interval search
    then, with a switch penalty, the identity model over named groups, seeded by the
    best plan so far (named by :func:`regroup`) and bounded by the cuts.
 6. **Re-solves** (:mod:`.reoptimise`, note 05): overtime released, switches swept.
-7. **A ceiling with switching** (:mod:`.value_ceiling`, note 11): where level 1 sits at
-   its floor and a switch penalty applies, level 2's ceiling with the switches priced.
-8. **Windows** (:mod:`.windows`): a plan not proven is re-solved two intervals at a
+7. **Windows** (:mod:`.windows`): a plan not proven is re-solved two intervals at a
    time, the rest of the day fixed; it only gets better.
+8. **A ceiling with switching** (:mod:`.value_ceiling`, note 11): where level 1 sits at
+   its floor and a switch penalty applies, level 2's ceiling with the switches priced.
 
 The status is ``optimal`` only where each part is proven; otherwise the best plan with
 bounds that hold for any plan.
@@ -87,7 +87,10 @@ ENUMERATE_SHARE = 0.15
 CEILING_SHARE = 0.1
 # ... and the ceiling with switching priced too, after the re-solves, and its rounds at
 # most (note 11, "Switching priced")
-SWITCH_CEILING_SHARE = 0.25
+SWITCH_CEILING_SHARE = 0.4
+# Fraction of the time limit the identity model may use when the enumeration has solved
+# the pooled problem (only switching left)
+IDENTITY_AT_FLOOR_SHARE = 0.1
 SWITCH_CEILING_ROUNDS = 400
 # ... and only when at least this many rounds of the level-1 pricing's length fit in it.
 CEILING_ROUNDS_AT_LEAST = 4
@@ -389,6 +392,13 @@ def solve_allocation(
     share = WINDOW_SHARE if settled else WINDOW_SHARE_UNSETTLED
     reserve = share * max(0.0, run.deadline - clock.now())
     horizon_run = replace(run, deadline=run.deadline - reserve)
+    if pooled_solved and identity is not None:
+        # the enumeration solved the pooled problem (level 1 at its floor): only switching
+        # is left. The identity model proves small days at once, but did not improve
+        # contact-center-sla in 3 s of a 10 s limit or 22 s of 60 s: it gets a short
+        # share, the re-solves, the windows and the ceiling with switching the rest
+        most = clock.now() + IDENTITY_AT_FLOOR_SHARE * run.time_limit_s
+        horizon_run = replace(run, deadline=min(horizon_run.deadline, most))
     result = _solve_horizon(
         horizon_run, per, status, counts, called, cuts, required, pooled, max_value
     )
@@ -407,23 +417,30 @@ def solve_allocation(
     if result.status == SolveStatus.FEASIBLE and identity is not None and not run.priced:
         say("fewer switches")
         result = _fewer_switches(run, result)
-    if (
+    switching_ceiling = (
         result.status == SolveStatus.FEASIBLE
         and identity is not None
         and lag is not None
         and at_floor is not None
         and at_floor.level1_holds
-        and result.counts
+        and bool(result.counts)
         and problem.scenario.policy.switch_penalty > 0
         and not run.priced
-    ):
-        # (off the floor, on the 2,000-agent surplus day, 24-30 rounds of 0.4 s lowered
-        # the ceiling by at most 3 of a gap of 142: there it is not tried)
-        say("a ceiling with switching")
-        result = _switching_ceiling(run, lag, result, at_floor, dict(cuts.short_cap))
+    )
+    # (off the floor, on the 2,000-agent surplus day, 24-30 rounds of 0.4 s lowered the
+    # ceiling with switching by at most 3 of a gap of 142: there it is not tried); it
+    # comes after the windows, whose better plan it steps towards, in its share of the limit
+    windows_run = run
+    if switching_ceiling:
+        reserve = SWITCH_CEILING_SHARE * run.time_limit_s
+        windows_run = replace(run, deadline=max(clock.now(), run.deadline - reserve))
     if result.status == SolveStatus.FEASIBLE and result.counts and not run.priced:
         say("windows of the day")
-        result = _improve_by_windows(run, result, cuts)
+        result = _improve_by_windows(windows_run, result, cuts)
+    if switching_ceiling:
+        assert lag is not None and at_floor is not None
+        say("a ceiling with switching")
+        result = _switching_ceiling(run, lag, result, at_floor, dict(cuts.short_cap))
     return result
 
 
@@ -440,15 +457,16 @@ def _switching_ceiling(
     switching reaches the plan's objective (the optimum calls in one of them), over the
     identity groups, each interval at its own cap, the multipliers starting at the plan
     at hand and stepping towards its objective; the rounds go to the combination with
-    the highest ceiling (the bound is the largest), in at most ``SWITCH_CEILING_SHARE``
-    of the limit. The plan's bound where it is lower."""
+    the highest ceiling (the bound is the largest), until the limit (the windows before
+    it leave it ``SWITCH_CEILING_SHARE`` of the limit). The plan's bound where it is
+    lower."""
     from optistaff.solvers import reoptimise
     from optistaff.solvers.optional_agents import fewer
 
     identity, scales = run.identity, run.scales
     assert identity is not None
     total = reoptimise.level2(identity, result.counts, result.called_in)
-    deadline = min(run.deadline, clock.now() + SWITCH_CEILING_SHARE * run.time_limit_s)
+    deadline = run.deadline
     rounds = 0
     alive = sorted(((c, z) for c, z in at_floor.combos if c >= total), key=lambda x: -x[0])
     if not alive:

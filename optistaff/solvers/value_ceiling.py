@@ -77,6 +77,8 @@ SWITCH_NO_TARGET = 0.25
 #: Where the switching multipliers start: β = this (a_q = β where q loses members) on the
 #: transitions where the plan at hand switches, 0 elsewhere.
 SWITCH_START = 1.0
+#: The share of the last direction kept in the next (a deflected subgradient: less zigzag).
+SWITCH_DEFLECT = 0.8
 
 
 @dataclass(frozen=True)
@@ -453,6 +455,7 @@ class _Switches:
         self.version = 0
         self.step_size = SWITCH_STEP
         self.stalled = 0
+        self.previous: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         self.sizes: dict[int, int] = {}
         self.skills: dict[int, dict[int, int]] = {}  # group -> queue -> position
         self.a: dict[tuple[int, int], np.ndarray] = {}  # (g, t): a_q over g's skills
@@ -545,6 +548,10 @@ class _Switches:
                 nxt[k] = placed.get((g, q, t + 1), 0)
             ga = now - nxt
             gb = float(nxt.sum()) - self.sizes[g]
+            before = self.previous.get((g, t))
+            if before is not None:  # (deflected: part of the last direction kept)
+                ga = ga + SWITCH_DEFLECT * before[0]
+                gb = gb + SWITCH_DEFLECT * before[1]
             if not ga.any() and gb == 0.0:
                 continue
             grads[(g, t)] = (ga, gb)
@@ -558,6 +565,7 @@ class _Switches:
         for key, (ga, gb) in grads.items():
             a, b = _onto_switch_polytope(self.a[key] + length * ga, self.b[key] + length * gb)
             self.a[key], self.b[key] = a, b
+        self.previous = grads
         self.version += 1
         self._cache.clear()
         return True
