@@ -455,11 +455,15 @@ class _Switches:
         self.version = 0
         self.step_size = SWITCH_STEP
         self.stalled = 0
-        self.previous: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         self.sizes: dict[int, int] = {}
         self.skills: dict[int, dict[int, int]] = {}  # group -> queue -> position
-        self.a: dict[tuple[int, int], np.ndarray] = {}  # (g, t): a_q over g's skills
-        self.b: dict[tuple[int, int], float] = {}  # (g, t): β
+        # the transitions (g, t) in order, each one's a_q (over g's skills, from offset[j]
+        # in the flat array a) and β (b[j])
+        self.index: dict[tuple[int, int], int] = {}
+        offsets: list[int] = []
+        a_start: list[float] = []
+        b_start: list[float] = []
+        sizes: list[int] = []
         T = p.n_intervals
         for g in p.groups:
             if len(g.skills) < 2 or not g.size:
@@ -475,19 +479,35 @@ class _Switches:
             self.sizes[g.index] = g.size
             self.skills[g.index] = {q: k for k, q in enumerate(g.skills)}
             for t in ts:
-                d = np.array(
-                    [
-                        plan.get((g.index, q, t), 0) - plan.get((g.index, q, t + 1), 0)
-                        for q in g.skills
-                    ],
-                    dtype=float,
-                )
+                d = [
+                    plan.get((g.index, q, t), 0) - plan.get((g.index, q, t + 1), 0)
+                    for q in g.skills
+                ]
                 nxt = sum(plan.get((g.index, q, t + 1), 0) for q in g.skills)
                 # tight for the plan: β = 1 where it switches, a_q = β where q loses members
-                beta = SWITCH_START if float(np.maximum(d, 0).sum()) - (g.size - nxt) > 0 else 0.0
-                self.a[(g.index, t)] = beta * (d > 0)
-                self.b[(g.index, t)] = beta
+                switches = sum(max(0, x) for x in d) - (g.size - nxt) > 0
+                beta = SWITCH_START if switches else 0.0
+                self.index[(g.index, t)] = len(offsets)
+                offsets.append(len(a_start))
+                a_start.extend(beta if x > 0 else 0.0 for x in d)
+                b_start.append(beta)
+                sizes.append(g.size)
+        self.offset = np.array(offsets, dtype=np.int64)
+        self.a = np.array(a_start, dtype=float)
+        self.b = np.array(b_start, dtype=float)
+        self.size = np.array(sizes, dtype=float)
+        self.lengths = np.diff(np.append(self.offset, self.a.size))
+        self.previous: tuple[np.ndarray, np.ndarray] | None = None
+        # per interval (the searches' data): each edge's flat a_q of its interval's
+        # transition and of the one before, and the transition before (−1: none)
+        self._edges: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._cache: dict[tuple[int, int, int], int] = {}
+
+    def _flat(self, g: int, q: int, t: int) -> int:
+        """The flat position of a_q of transition (g, t) (−1: none)."""
+        j = self.index.get((g, t))
+        k = self.skills.get(g, {}).get(q)
+        return -1 if j is None or k is None else int(self.offset[j]) + k
 
     def price(self, g: int, q: int, t: int) -> int:
         """A member of g placed on queue q in t (scaled, rounded down)."""
@@ -495,32 +515,43 @@ class _Switches:
         got = self._cache.get(key)
         if got is None:
             got = 0
-            k = self.skills.get(g, {}).get(q)
-            if k is not None:
+            if q in self.skills.get(g, {}):
                 c = 0.0
-                now, before = self.a.get((g, t)), self.a.get((g, t - 1))
-                if now is not None:
-                    c += float(now[k])
-                if before is not None:
-                    c += self.b[(g, t - 1)] - float(before[k])
+                now, before = self._flat(g, q, t), self._flat(g, q, t - 1)
+                if now >= 0:
+                    c += float(self.a[now])
+                if before >= 0:
+                    c += float(self.b[self.index[(g, t - 1)]]) - float(self.a[before])
                 got = max(0, int(self.unit * c))
             self._cache[key] = got
         return got
 
     def prices(self, d: interval_search.IntervalData) -> np.ndarray | None:
-        """Per (group, cell) edge of interval ``d``; None when no edge has a price."""
-        cost = np.array(
-            [
-                self.price(d.groups[int(g)], d.queues[int(c)], d.t)
-                for g, c in zip(d.edge_group, d.edge_cell, strict=True)
-            ],
-            dtype=np.int64,
+        """Per (group, cell) edge of interval ``d``; None when no edge has a price (as
+        :meth:`price`, for every edge at once)."""
+        if self.a.size == 0:
+            return None
+        edges = self._edges.get(d.t)
+        if edges is None:
+            groups = [d.groups[int(e)] for e in d.edge_group]
+            queues = [d.queues[int(c)] for c in d.edge_cell]
+            now = [self._flat(g, q, d.t) for g, q in zip(groups, queues, strict=True)]
+            before = [self._flat(g, q, d.t - 1) for g, q in zip(groups, queues, strict=True)]
+            j = [self.index.get((g, d.t - 1), -1) for g in groups]
+            edges = (np.array(now, np.int64), np.array(before, np.int64), np.array(j, np.int64))
+            self._edges[d.t] = edges
+        now_at, before_at, j_at = edges
+        if now_at.size == 0:
+            return None
+        c = np.where(now_at >= 0, self.a[np.maximum(now_at, 0)], 0.0) + np.where(
+            before_at >= 0, self.b[np.maximum(j_at, 0)] - self.a[np.maximum(before_at, 0)], 0.0
         )
+        cost = np.maximum(np.floor(self.unit * c), 0).astype(np.int64)
         return cost if bool(np.any(cost)) else None
 
     def constant(self) -> int:
         """P·Σ β_gt·|g|, rounded up."""
-        return math.ceil(self.unit * sum(b * self.sizes[g] for (g, _t), b in self.b.items()))
+        return math.ceil(self.unit * float(self.b @ self.size))
 
     def paid(self, placed: Mapping[tuple[int, int, int], int]) -> int:
         return sum(self.price(g, q, t) * k for (g, q, t), k in placed.items() if g in self.skills)
@@ -530,42 +561,47 @@ class _Switches:
     ) -> bool:
         """One projected subgradient step from the round's plans ``placed``. ``excess``:
         the round's B less a known plan's objective (scaled), for Polyak's length
-        γ·excess/‖slope‖² (γ halved after ``SWITCH_PATIENCE`` rounds that did not lower
-        the least B, ``improved``); None: steps of γ·``SWITCH_NO_TARGET`` root-mean-square
-        per transition. True when a multiplier moved."""
+        γ·excess/‖direction‖² (γ halved after ``SWITCH_PATIENCE`` rounds that did not
+        lower the least B, ``improved``); None: steps of γ·``SWITCH_NO_TARGET``
+        root-mean-square per transition. The direction keeps ``SWITCH_DEFLECT`` of the
+        last one. True when a multiplier moved."""
         self.stalled = 0 if improved else self.stalled + 1
         if self.stalled >= SWITCH_PATIENCE:
             self.step_size /= 2
             self.stalled = 0
-        grads: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
-        norm = 0.0
-        for g, t in self.a:
-            qs = self.skills[g]
-            now = np.zeros(len(qs))
-            nxt = np.zeros(len(qs))
-            for q, k in qs.items():
-                now[k] = placed.get((g, q, t), 0)
-                nxt[k] = placed.get((g, q, t + 1), 0)
-            ga = now - nxt
-            gb = float(nxt.sum()) - self.sizes[g]
-            before = self.previous.get((g, t))
-            if before is not None:  # (deflected: part of the last direction kept)
-                ga = ga + SWITCH_DEFLECT * before[0]
-                gb = gb + SWITCH_DEFLECT * before[1]
-            if not ga.any() and gb == 0.0:
-                continue
-            grads[(g, t)] = (ga, gb)
-            norm += float(ga @ ga) + gb * gb
-        if not grads or self.step_size < SWITCH_STEP_LEAST or (excess is not None and excess <= 0):
+        if self.a.size == 0:
             return False
+        now = np.zeros(self.a.size)
+        nxt = np.zeros(self.a.size)
+        for (g, q, t), k in placed.items():
+            if g in self.skills:
+                at = self._flat(g, q, t)
+                if at >= 0:
+                    now[at] = k
+                at = self._flat(g, q, t - 1)
+                if at >= 0:
+                    nxt[at] = k
+        ga = now - nxt
+        gb = np.add.reduceat(nxt, self.offset) - self.size
+        if self.previous is not None:  # (deflected: part of the last direction kept)
+            ga = ga + SWITCH_DEFLECT * self.previous[0]
+            gb = gb + SWITCH_DEFLECT * self.previous[1]
+        norm = float(ga @ ga) + float(gb @ gb)
+        if norm == 0.0 or self.step_size < SWITCH_STEP_LEAST:
+            return False
+        if excess is not None and excess <= 0:
+            return False
+        moving = np.flatnonzero((np.add.reduceat(np.abs(ga), self.offset) > 0) | (gb != 0))
         if excess is not None:
             length = self.step_size * excess / (self.unit * norm)
         else:
-            length = self.step_size * SWITCH_NO_TARGET / math.sqrt(norm / len(grads))
-        for key, (ga, gb) in grads.items():
-            a, b = _onto_switch_polytope(self.a[key] + length * ga, self.b[key] + length * gb)
-            self.a[key], self.b[key] = a, b
-        self.previous = grads
+            length = self.step_size * SWITCH_NO_TARGET / math.sqrt(norm / moving.size)
+        a = self.a + length * ga
+        b = self.b + length * gb
+        for j in moving.tolist():
+            lo, n = int(self.offset[j]), int(self.lengths[j])
+            self.a[lo : lo + n], self.b[j] = _onto_switch_polytope(a[lo : lo + n], float(b[j]))
+        self.previous = (ga, gb)
         self.version += 1
         self._cache.clear()
         return True
