@@ -192,3 +192,52 @@ def test_the_sweep_keeps_an_agent_where_moving_costs_more_than_it_brings() -> No
         assert after.total >= before.total
         if expect:
             assert 3.0 < after.total - before.total < 5.0
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario=tiny.tiny_scenarios(allow_price=False, max_agents=6, max_intervals=6),
+    data=st.data(),
+)
+def test_rerouted_agents_keep_level_1_and_raise_the_total(
+    scenario: Scenario, data: st.DataObject
+) -> None:
+    """``reoptimise.reroute_agents`` from step 1's plan (each interval alone, which
+    ignores switching): the checker's figures of the rerouted plan are feasible, its
+    weighted shortfall is not above the plan's and its total is not below it (above it
+    where a path changed). With the per-interval shortfall filter and the exact check
+    both dropped, the weighted shortfall rises on some day (shown)."""
+    scenario = tiny.stationary(scenario)
+    penalty = data.draw(st.sampled_from([0.05, 0.2, 1.0, 5.0]))
+    scenario = replace(scenario, policy=replace(scenario.policy, switch_penalty=penalty))
+    p = build_problem(scenario)
+    counts, called = _everyone_in(p)
+    before = _figures(scenario, p, counts, called)
+    new_counts, changed = reoptimise.reroute_agents(p, counts, called, FAR)
+    event(f"changed {min(changed, 2)}")
+    after = _figures(scenario, p, new_counts, called)
+    assert after.weighted_shortfall <= before.weighted_shortfall + 1e-9 * max(
+        1.0, before.weighted_shortfall
+    )
+    assert after.total >= before.total - 1e-9 * max(1.0, abs(before.total))
+    if changed:
+        assert after.total > before.total
+
+
+def test_a_rerouted_agent_stays_where_moving_costs_more_than_it_brings() -> None:
+    """The hand-made day of the sweep: at 5 per switch r's best path stays on b (the total
+    rises by 5 less a's value there), at 0.2 it keeps its switch. With the switches left
+    out of the path's worth it keeps the switch at 5 as well (shown)."""
+    for penalty, expect in ((5.0, 1), (0.2, 0)):
+        scenario = _forced_switch_day(penalty)
+        p = build_problem(scenario)
+        counts, called = _everyone_in(p)
+        before = _figures(scenario, p, counts, called)
+        assert before.switches == 1
+        new_counts, changed = reoptimise.reroute_agents(p, counts, called, FAR)
+        after = _figures(scenario, p, new_counts, called)
+        assert changed == expect, penalty
+        assert after.switches == 1 - expect
+        assert after.total >= before.total
+        if expect:
+            assert 3.0 < after.total - before.total < 5.0

@@ -87,7 +87,7 @@ ENUMERATE_SHARE = 0.15
 CEILING_SHARE = 0.1
 # ... and the ceiling with switching priced too, after the re-solves, and its rounds at
 # most (note 11, "Switching priced")
-SWITCH_CEILING_SHARE = 0.4
+SWITCH_CEILING_SHARE = 0.6
 # Fraction of the time limit the identity model may use when the enumeration has solved
 # the pooled problem (only switching left)
 IDENTITY_AT_FLOOR_SHARE = 0.1
@@ -603,9 +603,22 @@ def _fewer_switches(run: _Solve, result: SolverResult) -> SolverResult:
         stop=None if stop is None else stop.is_set,
         passes=SWITCH_PASSES,
     )
-    if not changed:
+    # then each agent who can switch put back on its best path over the day (note 05,
+    # "Rerouted"): moves that no one-interval re-solve makes
+    counts, rerouted = reoptimise.reroute_agents(
+        run.final,
+        counts,
+        result.called_in,
+        run.deadline,
+        stop=None if stop is None else stop.is_set,
+    )
+    if not changed and not rerouted:
         return result
-    stats = {**result.stats, "intervals_resolved_for_switching": changed}
+    stats = {
+        **result.stats,
+        "intervals_resolved_for_switching": changed,
+        "paths_rerouted": rerouted,
+    }
     return replace(result, counts=counts, stats=stats)
 
 

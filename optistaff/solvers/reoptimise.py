@@ -298,6 +298,170 @@ def level2(
     return value - cost - penalty * switches
 
 
+def reroute_agents(
+    p: AllocationProblem,
+    counts: Mapping[tuple[int, int, int], int],
+    called: Mapping[int, int],
+    deadline: float,
+    stop: Callable[[], bool] | None = None,
+    passes: int = 2,
+) -> tuple[dict[tuple[int, int, int], int], int]:
+    """Each agent who can switch and is a group of one (two skills or more, at work, no
+    pins) taken out of the plan and put back on its best path over the day, everyone
+    else held (``models/05-optional-and-switches.md``, "Rerouted"): a dynamic programme
+    over its intervals whose states are its queue or idle, worth each cell's value with
+    it less without it, less the penalty for each switch of its own path, over the
+    choices that keep every interval's weighted shortfall at most the plan's. The path is
+    kept when value − switching rises and no day's deficit grows (the exact check of the
+    re-solves). Up to ``passes`` passes, until one changes nothing. The counts and how
+    many paths changed."""
+    T = p.n_intervals
+    penalty = p.scenario.policy.switch_penalty
+    placed = by_interval(counts, T)
+    caps = {g.index: called.get(g.index, 0) if g.optional else g.size for g in p.groups}
+    movers = [
+        g
+        for g in p.groups
+        if g.size == 1 and len(g.skills) > 1 and not g.pinned and caps[g.index] > 0
+    ]
+    margin = daily_margin(p, placed)
+    # each interval's staffing and weighted shortfall, kept up to date
+    staff = [_staffing(placed, t) for t in range(T)]
+    short = [_shortfall(p, t, staff[t]) for t in range(T)]
+    changed = 0
+    for _ in range(passes):
+        before = changed
+        for g in movers:
+            if clock.now() >= deadline or (stop is not None and stop()):
+                return _counts(placed), changed
+            path = _best_path(p, placed, staff, short, g.index, penalty)
+            if path is None:
+                continue
+            trial = list(placed)
+            ts = []
+            for t, q in path.items():
+                now = placed[t].get(g.index)
+                was = next(iter(now)) if now else None
+                if was == q:
+                    continue
+                got = {h: dict(v) for h, v in placed[t].items() if h != g.index}
+                if q is not None:
+                    got[g.index] = {q: 1}
+                trial[t] = got
+                ts.append(t)
+            if not ts:
+                continue
+            if _gain(p, placed, trial, caps, caps, ts, None, margin) > 1e-9:
+                for t in ts:
+                    now_t = _staffing(trial, t)
+                    margin = _margin_moved(p, margin, t, staff[t], now_t)
+                    staff[t], short[t] = now_t, _shortfall(p, t, now_t)
+                placed = trial
+                changed += 1
+        if changed == before:
+            break
+    return _counts(placed), changed
+
+
+def _shortfall(p: AllocationProblem, t: int, n: Mapping[int, int]) -> float:
+    """Interval t's weighted shortfall (its cells) with staffing ``n``."""
+    return math.fsum(
+        float(p.tables[(q, t)].shortfall[k]) for q, k in n.items() if (q, t) in p.tables
+    )
+
+
+def _best_path(
+    p: AllocationProblem,
+    placed: Placement,
+    staff: list[dict[int, int]],
+    short: list[float],
+    g: int,
+    penalty: float,
+) -> dict[int, int | None] | None:
+    """Agent g's best queue (None: idle) in each interval it is available, the others
+    held: the most Σ_t (value of its cell with it − without it) − penalty × its switches
+    (consecutive intervals at work on different queues), each interval's weighted
+    shortfall at most the plan's. None when its path is already the best."""
+    group = p.groups[g]
+    ts = [t for t, ok in enumerate(group.available) if ok]
+    # per interval: the choices (None first) and what each is worth
+    choices: list[list[int | None]] = []
+    worth: list[list[float]] = []
+    current: list[int | None] = []
+    for t in ts:
+        mine = placed[t].get(g)
+        here = next(iter(mine)) if mine else None
+        current.append(here)
+        n = staff[t]
+        short_now = short[t]
+        base = short_now
+        mine_cell = p.tables.get((here, t)) if here is not None else None
+        if here is not None and mine_cell is not None:
+            k_here = n[here]
+            base += float(mine_cell.shortfall[k_here - 1]) - float(mine_cell.shortfall[k_here])
+        opts: list[int | None] = [None]
+        vals = [0.0]
+        for q in group.skills:
+            cell = p.tables.get((q, t))
+            if cell is None or g not in p.eligible.get((q, t), ()):
+                continue
+            k = n.get(q, 0) - (1 if q == here else 0)  # (without it)
+            if k + 1 >= cell.shortfall.size:
+                continue
+            with_it = base - float(cell.shortfall[k]) + float(cell.shortfall[k + 1])
+            if with_it > short_now + 1e-12 * max(1.0, short_now):
+                continue  # (this interval's weighted shortfall would rise)
+            opts.append(q)
+            vals.append(float(cell.value[k + 1]) - float(cell.value[k]))
+        if base > short_now + 1e-12 * max(1.0, short_now):
+            # idle would raise it: only the queues that keep it
+            opts, vals = opts[1:], vals[1:]
+        if not opts:
+            return None
+        choices.append(opts)
+        worth.append(vals)
+    if not ts:
+        return None
+
+    def switch(a: int | None, b: int | None) -> float:
+        return penalty if a is not None and b is not None and a != b else 0.0
+
+    # the best path's worth ending in each choice of the interval, and where it came from
+    best = list(worth[0])
+    back: list[list[int]] = [[-1] * len(worth[0])]
+    for i in range(1, len(ts)):
+        linked = ts[i] == ts[i - 1] + 1  # (a break in between: no switch)
+        row, came = [], []
+        for j, choice in enumerate(choices[i]):
+            scores = [
+                best[k] - (switch(o, choice) if linked else 0.0)
+                for k, o in enumerate(choices[i - 1])
+            ]
+            k = int(np.argmax(scores))
+            row.append(scores[k] + worth[i][j])
+            came.append(k)
+        best, back = row, [*back, came]
+    j = int(np.argmax(best))
+    path: list[int | None] = []
+    for i in range(len(ts) - 1, -1, -1):
+        path.append(choices[i][j])
+        j = back[i][j]
+    path.reverse()
+    # the current path, scored the same way (when it is among the choices)
+    old = 0.0
+    for i, here in enumerate(current):
+        if here not in choices[i]:
+            old = -math.inf
+            break
+        old += worth[i][choices[i].index(here)]
+        if i and ts[i] == ts[i - 1] + 1:
+            old -= switch(current[i - 1], here)
+    new = max(best)
+    if new <= old + 1e-9 * max(1.0, abs(old)):
+        return None
+    return dict(zip(ts, path, strict=True))
+
+
 def _sum_up(got: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
     n: dict[int, int] = {}
     for per_q in got.values():
