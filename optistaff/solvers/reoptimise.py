@@ -20,6 +20,10 @@ guide; the acceptance below counts every switch exactly). The new intervals are 
 when, by the exact tables and the contract's least number of switches per group,
 value − switching + the member's cost rises. Level 1 never rises, so the plan stays
 within what its bounds said; its figures are recomputed by the evaluation anyway.
+
+The same check judges the other moves here: each interval re-solved in turn with its
+neighbours held (:func:`improve_switching`), and each agent who can switch put back on
+its best path over the whole day, everyone else held (:func:`reroute_agents`, "Rerouted").
 """
 
 from __future__ import annotations
