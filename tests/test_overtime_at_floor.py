@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import Any
 
 import brute
-import pytest
 import tiny
 from hypothesis import HealthCheck, event, given, reject, settings
 
@@ -97,7 +96,8 @@ def test_contact_center_sla_without_switching_is_proven_by_the_enumeration() -> 
     intervals' own optima, six overtime agents are required and the other two are
     enumerated, so the plan is proven optimal without a horizon model (it was
     `feasible`, gap 6.5e-3, at 10 s). The plan is checked by the independent checker
-    (conftest). With the switch penalty the same ceiling bounds the total."""
+    (conftest). With the switch penalty the ceiling, lowered by pricing the switches
+    (note 11, "Switching priced"), still bounds the total from above."""
     path = "scenarios/contact-center-sla.yaml"
     scenario = tiny.stationary(optistaff.load_scenario(path))
     plain = replace(scenario, policy=replace(scenario.policy, switch_penalty=0.0))
@@ -109,5 +109,8 @@ def test_contact_center_sla_without_switching_is_proven_by_the_enumeration() -> 
     # (within a work limit: the enumeration's ceiling is reached at the same work on any
     # machine, ~4 s here, where 10 s of wall clock spent them all)
     switching = optistaff.solve(scenario, work_limit=8)
-    assert switching.summary["bound"] == pytest.approx(plan.summary["bound"], rel=1e-9)
+    bound = switching.summary["bound"]
+    assert bound is not None
+    assert bound < plan.summary["bound"] - 1.0  # (the switches' prices took it down)
+    assert switching.summary["objective"]["total"] <= bound
     assert switching.summary["objective"]["total"] <= plan.summary["objective"]["total"]
