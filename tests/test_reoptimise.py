@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import tiny
 from checker import Tables, decision_problems, evaluate
 from hypothesis import HealthCheck, event, given, settings
@@ -127,93 +128,43 @@ def test_a_release_that_needs_more_switching_than_it_saves_is_refused() -> None:
         assert after.total >= before.total
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    scenario=tiny.tiny_scenarios(allow_price=False, max_agents=6, max_intervals=5),
-    data=st.data(),
-)
-def test_the_switching_sweep_keeps_level_1_and_raises_the_total(
-    scenario: Scenario, data: st.DataObject
-) -> None:
-    """``reoptimise.improve_switching`` from step 1's plan (each interval alone, which
-    ignores switching): the checker's figures of the swept plan are feasible, its weighted
-    shortfall is not above the plan's and its total is not below it (above it where an
-    interval changed). (It caught a re-solve that dropped the pins of an interval with no
-    calls; the switching term itself is pinned by the hand-made day below.)"""
-    scenario = tiny.stationary(scenario)
-    penalty = data.draw(st.sampled_from([0.05, 0.2, 1.0, 5.0]))
-    scenario = replace(scenario, policy=replace(scenario.policy, switch_penalty=penalty))
-    p = build_problem(scenario)
-    counts, called = _everyone_in(p)
-    before = _figures(scenario, p, counts, called)
-    new_counts, changed = reoptimise.improve_switching(p, counts, called, choose_scales(p), FAR)
-    event(f"changed {min(changed, 2)}")
-    after = _figures(scenario, p, new_counts, called)
-    assert after.weighted_shortfall <= before.weighted_shortfall + 1e-9 * max(
-        1.0, before.weighted_shortfall
-    )
-    assert after.total >= before.total - 1e-9 * max(1.0, abs(before.total))
-    if changed:
-        assert after.total > before.total
+def _swept(p: AllocationProblem, counts: Any, called: Any) -> tuple[Any, int]:
+    return reoptimise.improve_switching(p, counts, called, choose_scales(p), FAR)
 
 
-def _forced_switch_day(penalty: float) -> Scenario:
-    """r (a, b) works both intervals; s (a only) is there in interval 0, u (b only) in
-    interval 1. Each interval alone puts r where the calls are and its own agent is
-    not: b then a, one switch. a (no standard) is worth at most 2 to r in interval 1,
-    b's second agent there almost nothing."""
-    h = tiny.horizon(2)
-    queues = [
-        tiny.queue(h, "a", forecast=[0.5, 4], value=0.5, aht_s=300),
-        tiny.queue(h, "b", forecast=[4, 0.5], value=1, aht_s=300),
-    ]
-    agents = [
-        tiny.agent(h, "r", ["a", "b"]),
-        tiny.agent(h, "s", ["a"], end=1),
-        tiny.agent(h, "u", ["b"], first=1),
-    ]
-    return tiny.stationary(tiny.scenario("forced", h, queues, agents, switch_penalty=penalty))
+def _rerouted(p: AllocationProblem, counts: Any, called: Any) -> tuple[Any, int]:
+    return reoptimise.reroute_agents(p, counts, called, FAR)
 
 
-def test_the_sweep_keeps_an_agent_where_moving_costs_more_than_it_brings() -> None:
-    """At 5 per switch r stays on b in interval 1 (the total rises by 5 less a's value
-    there); at 0.2 it moves to a as before. With the switching left out of the gain, or
-    counted the wrong way round, this fails (shown)."""
-    for penalty, expect in ((5.0, 1), (0.2, 0)):
-        scenario = _forced_switch_day(penalty)
-        p = build_problem(scenario)
-        counts, called = _everyone_in(p)
-        before = _figures(scenario, p, counts, called)
-        assert before.switches == 1
-        new_counts, changed = reoptimise.improve_switching(p, counts, called, choose_scales(p), FAR)
-        after = _figures(scenario, p, new_counts, called)
-        assert changed == expect, penalty
-        assert after.switches == 1 - expect
-        assert after.total >= before.total
-        if expect:
-            assert 3.0 < after.total - before.total < 5.0
+#: the moves that lower switching, each (counts, called) -> (counts, how many changed)
+MOVES = {"sweep": _swept, "reroute": _rerouted}
 
 
+@pytest.mark.parametrize("move", sorted(MOVES))
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scenario=tiny.tiny_scenarios(allow_price=False, max_agents=6, max_intervals=6),
     data=st.data(),
 )
-def test_rerouted_agents_keep_level_1_and_raise_the_total(
-    scenario: Scenario, data: st.DataObject
+def test_moves_against_switching_keep_level_1_and_raise_the_total(
+    scenario: Scenario, data: st.DataObject, move: str
 ) -> None:
-    """``reoptimise.reroute_agents`` from step 1's plan (each interval alone, which
-    ignores switching): the checker's figures of the rerouted plan are feasible, its
-    weighted shortfall is not above the plan's and its total is not below it (above it
-    where a path changed). With the per-interval shortfall filter and the exact check
-    both dropped, the weighted shortfall rises on some day (shown)."""
+    """``reoptimise.improve_switching`` (each interval re-solved, its neighbours held) and
+    ``reoptimise.reroute_agents`` (each agent who can switch put back on its best path
+    over the day) from step 1's plan (each interval alone, which ignores switching): the
+    checker's figures of the new plan are feasible, its weighted shortfall is not above
+    the plan's and its total is not below it (above it where something changed). (The
+    sweep's caught a re-solve that dropped the pins of an interval with no calls; with
+    the reroute's per-interval shortfall filter and its exact check both dropped, the
+    weighted shortfall rises on some day: shown. The switching terms are pinned by the
+    hand-made day below.)"""
     scenario = tiny.stationary(scenario)
     penalty = data.draw(st.sampled_from([0.05, 0.2, 1.0, 5.0]))
     scenario = replace(scenario, policy=replace(scenario.policy, switch_penalty=penalty))
     p = build_problem(scenario)
     counts, called = _everyone_in(p)
     before = _figures(scenario, p, counts, called)
-    new_counts, changed = reoptimise.reroute_agents(p, counts, called, FAR)
+    new_counts, changed = MOVES[move](p, counts, called)
     event(f"changed {min(changed, 2)}")
     after = _figures(scenario, p, new_counts, called)
     assert after.weighted_shortfall <= before.weighted_shortfall + 1e-9 * max(
@@ -224,17 +175,19 @@ def test_rerouted_agents_keep_level_1_and_raise_the_total(
         assert after.total > before.total
 
 
-def test_a_rerouted_agent_stays_where_moving_costs_more_than_it_brings() -> None:
-    """The hand-made day of the sweep: at 5 per switch r's best path stays on b (the total
-    rises by 5 less a's value there), at 0.2 it keeps its switch. With the switches left
-    out of the path's worth it keeps the switch at 5 as well (shown)."""
+@pytest.mark.parametrize("move", sorted(MOVES))
+def test_an_agent_stays_where_moving_costs_more_than_it_brings(move: str) -> None:
+    """``tiny.forced_switch_day``: at 5 per switch r stays on b in interval 1 (the total
+    rises by 5 less a's value there); at 0.2 it keeps its switch. With the switching left
+    out of the sweep's gain, or counted the wrong way round, or left out of the reroute's
+    path worth, this fails (shown)."""
     for penalty, expect in ((5.0, 1), (0.2, 0)):
-        scenario = _forced_switch_day(penalty)
+        scenario = tiny.forced_switch_day(penalty)
         p = build_problem(scenario)
         counts, called = _everyone_in(p)
         before = _figures(scenario, p, counts, called)
         assert before.switches == 1
-        new_counts, changed = reoptimise.reroute_agents(p, counts, called, FAR)
+        new_counts, changed = MOVES[move](p, counts, called)
         after = _figures(scenario, p, new_counts, called)
         assert changed == expect, penalty
         assert after.switches == 1 - expect

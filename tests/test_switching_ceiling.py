@@ -145,29 +145,12 @@ def test_the_ceiling_with_switching_priced_is_above_brute_forces_optimum(
     assert checked >= 1
 
 
-def _forced_switch_day(penalty: float) -> Scenario:
-    """r (a, b) works both intervals; s (a only) is there in interval 0, u (b only) in
-    interval 1. Each interval alone puts r where the calls are and its own agent is
-    not: b then a, one switch."""
-    h = tiny.horizon(2)
-    queues = [
-        tiny.queue(h, "a", forecast=[0.5, 4], value=0.5, aht_s=300),
-        tiny.queue(h, "b", forecast=[4, 0.5], value=1, aht_s=300),
-    ]
-    agents = [
-        tiny.agent(h, "r", ["a", "b"]),
-        tiny.agent(h, "s", ["a"], end=1),
-        tiny.agent(h, "u", ["b"], first=1),
-    ]
-    return tiny.stationary(tiny.scenario("forced", h, queues, agents, switch_penalty=penalty))
-
-
 def test_pricing_the_switches_lowers_the_ceiling_towards_the_optimum() -> None:
     """At 5 per switch the optimum keeps r on b (it gives up less than 5 of value): the
     best value regardless of switching is above it by that loss, and the priced ceiling
     closes at least half of that (and stays above the optimum). Without the switches'
     prices the same rounds stay at the best value regardless of switching."""
-    scenario = _forced_switch_day(5.0)
+    scenario = tiny.forced_switch_day(5.0)
     identity = build_problem(scenario)
     scales = scaling.choose_scales(identity)
     truth = brute.optimum(scenario)

@@ -285,6 +285,24 @@ def tiny_scenarios(
     )
 
 
+def forced_switch_day(penalty: float) -> Scenario:
+    """r (a, b) works both intervals; s (a only) is there in interval 0, u (b only) in
+    interval 1. Each interval alone puts r where the calls are and its own agent is
+    not: b then a, one switch. a (no standard) is worth at most 2 to r in interval 1,
+    b's second agent there almost nothing. Stationary."""
+    h = horizon(2)
+    queues = [
+        queue(h, "a", forecast=[0.5, 4], value=0.5, aht_s=300),
+        queue(h, "b", forecast=[4, 0.5], value=1, aht_s=300),
+    ]
+    agents = [
+        agent(h, "r", ["a", "b"]),
+        agent(h, "s", ["a"], end=1),
+        agent(h, "u", ["b"], first=1),
+    ]
+    return stationary(scenario("forced", h, queues, agents, switch_penalty=penalty))
+
+
 def stationary(source: Scenario | str | Any) -> Scenario:
     """``source`` (a Scenario, or a scenario file's path) under the stationary queue
     model: for the tests that pin the exact stationary optimiser (the default model is
