@@ -68,12 +68,10 @@ START_PRICE = 8.0
 STEP = 1.0
 DECAY = 0.8
 #: The switching multipliers' steps: Polyak's γ to start with, halved after this many
-#: rounds without a lower B, and the least γ taken; without a known plan, the
-#: root-mean-square change per transition a step of γ = 1 makes (multipliers in [0, 1]).
+#: rounds without a lower B, and the least γ taken.
 SWITCH_STEP = 4.0
 SWITCH_PATIENCE = 3
 SWITCH_STEP_LEAST = 1e-3
-SWITCH_NO_TARGET = 0.25
 #: Where the switching multipliers start: β = this (a_q = β where q loses members) on the
 #: transitions where the plan at hand switches, 0 elsewhere.
 SWITCH_START = 1.0
@@ -124,7 +122,8 @@ def ceiling_rounds(
     ``p`` must then be the problem whose groups keep agents' identity, and the counts
     given ((group, queue, interval) -> members, a plan of ``p``) are where its
     multipliers start; ``target``: that plan's objective (objective units), towards
-    which they step. Nothing when no daily minimum weighs anything (nothing to price).
+    which they step (without it they stay at the start). Nothing when no daily minimum
+    weighs anything (nothing to price).
     """
     tables = daily_tables(p, short_scale, value_scale)
     if (not tables.rhs and caps is None) or short_scale <= 0:
@@ -562,14 +561,14 @@ class _Switches:
         """One projected subgradient step from the round's plans ``placed``. ``excess``:
         the round's B less a known plan's objective (scaled), for Polyak's length
         γ·excess/‖direction‖² (γ halved after ``SWITCH_PATIENCE`` rounds that did not
-        lower the least B, ``improved``); None: steps of γ·``SWITCH_NO_TARGET``
-        root-mean-square per transition. The direction keeps ``SWITCH_DEFLECT`` of the
-        last one. True when a multiplier moved."""
+        lower the least B, ``improved``); None: no step (the multipliers stay where
+        they started). The direction keeps ``SWITCH_DEFLECT`` of the last one. True when
+        a multiplier moved."""
         self.stalled = 0 if improved else self.stalled + 1
         if self.stalled >= SWITCH_PATIENCE:
             self.step_size /= 2
             self.stalled = 0
-        if self.a.size == 0:
+        if self.a.size == 0 or excess is None or excess <= 0:
             return False
         now = np.zeros(self.a.size)
         nxt = np.zeros(self.a.size)
@@ -589,13 +588,8 @@ class _Switches:
         norm = float(ga @ ga) + float(gb @ gb)
         if norm == 0.0 or self.step_size < SWITCH_STEP_LEAST:
             return False
-        if excess is not None and excess <= 0:
-            return False
         moving = np.flatnonzero((np.add.reduceat(np.abs(ga), self.offset) > 0) | (gb != 0))
-        if excess is not None:
-            length = self.step_size * excess / (self.unit * norm)
-        else:
-            length = self.step_size * SWITCH_NO_TARGET / math.sqrt(norm / moving.size)
+        length = self.step_size * excess / (self.unit * norm)
         a = self.a + length * ga
         b = self.b + length * gb
         for j in moving.tolist():
