@@ -91,6 +91,63 @@ def _rounds_bound_level_1(scenario: Scenario) -> None:
     assert np.isfinite(out.level1)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tiny.tiny_scenarios(allow_price=False))
+def test_rounds_from_step_1_with_searches_cut_short_keep_a_valid_bound(
+    scenario: Scenario,
+) -> None:
+    """As the decomposition calls them: from step 1's plan and its proven per-interval
+    bounds, here with every interval search stopped at one node (as on a 100-queue peak
+    interval, where the search's plan can be worse and its bound weaker than step 1's:
+    note 11, "Kept when better"). The bound stays at most S*; the plan is no worse than
+    step 1's and scored as CP-SAT scores it."""
+    from optistaff.solvers.per_interval import solve_intervals
+
+    p = build_problem(scenario, pooled=True)
+    if not p.daily:
+        reject()
+    scales = scaling.choose_scales(p)
+    if scales.shortfall <= 0:
+        reject()
+    try:
+        truth = brute.optimum(scenario)
+    except brute.TooBig:
+        reject()
+    now = time.monotonic()
+    per = solve_intervals(p, scales, 1, 0, None, now + 10, 1e-6, None, now)
+    if not all(r.searched for r in per):
+        reject()
+    start = {k: v for r in per for k, v in r.counts.items()}
+    consts = [scaling.interval_constants(p, t, scales) for t in range(p.n_intervals)]
+    nodes = daily_lagrangian._NODES
+    daily_lagrangian._NODES = 1
+    try:
+        out = daily_lagrangian.improve(
+            p,
+            scales.shortfall,
+            scales.value,
+            [v for _s, v in consts],
+            start,
+            [r.short_bound for r in per],
+            mip_gap=1e-6,
+            deadline=time.monotonic() + 10,
+            threads=1,
+        )
+    finally:
+        daily_lagrangian._NODES = nodes
+    tables = daily_lagrangian.daily_tables(p, scales.shortfall, scales.value)
+    assert out.level1 <= daily_lagrangian.level1(tables, daily_lagrangian.staffing(start))
+    b = cpsat.build_model(p, range(p.n_intervals), scales)
+    called = {g.index: g.size for g in p.groups if g.optional}
+    cpsat.hint_solution(b, p, out.counts, called, scales)
+    assert b.hint_objectives is not None and b.hint_objectives[0] == out.level1
+    const = sum(s for s, _v in consts)
+    terms = len(p.tables) + len(p.daily)
+    slack = terms / scales.shortfall + brute.shortfall_tolerance(truth.min_shortfall)
+    assert out.bound is not None
+    assert out.bound / scales.shortfall + const <= truth.min_shortfall + slack
+
+
 def test_a_stop_ends_the_rounds_at_once_with_the_plan_given() -> None:
     h = tiny.horizon(3)
     vip = tiny.queue(h, "vip", forecast=[8, 8, 8], value=4, aht_s=300)

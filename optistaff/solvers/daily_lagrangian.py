@@ -155,6 +155,9 @@ def improve(
     plans: list[dict[tuple[int, int, int], int]] = [
         {k: v for k, v in counts.items() if k[2] == t} for t in range(T)
     ]
+    cells_at: list[list[tuple[int, int]]] = [[] for _ in range(T)]
+    for key in tables.shortfall:
+        cells_at[key[1]].append(key)
     theta = dict.fromkeys(tables.rhs, 0.0)
     # the bound's multipliers and parts: at θ = 0 the per-interval bounds (K-scaled)
     best_m: dict[int, int] | None = dict.fromkeys(tables.rhs, 0) if bounds is not None else None
@@ -199,7 +202,7 @@ def improve(
                 # search past the deadline would still cost its root relaxation, ~30 ms
                 # on a 100-queue interval: a whole round's worth on a large center)
                 return plans[t], None
-            return _interval(
+            plan, lb = _interval(
                 data[t],
                 tables,
                 m,
@@ -210,6 +213,14 @@ def improve(
                 deadline,
                 plans[t],
             )
+            # the search stops at its node limit: on a 100-queue peak interval its plan
+            # can be worse, and its bound weaker, than what is known already (note 11,
+            # "Kept when better")
+            if bounds is not None:
+                lb = max(lb, K * bounds[t] - _most_gain(tables, m, cells_at[t]))
+            if _shifted(tables, m, cells_at[t], plans[t]) < _shifted(tables, m, cells_at[t], plan):
+                plan = plans[t]
+            return plan, lb
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             got = list(pool.map(clock.carried(one), range(T)))
@@ -255,6 +266,36 @@ def improve(
         best.multipliers = best_m
         best.parts = [int(x) for x in best_parts if x is not None]
     return best
+
+
+def _shifted(
+    tables: DailyTables,
+    m: dict[int, int],
+    cells: list[tuple[int, int]],
+    counts: dict[tuple[int, int, int], int],
+) -> int:
+    """Σ over ``cells`` (one interval's) of K·ΔS − m_q·Δa at the staffing of ``counts``:
+    what the round's interval search minimises."""
+    n = staffing(counts)
+    total = 0
+    for key in cells:
+        k = n.get(key, 0)
+        total += K * int(tables.shortfall[key][k])
+        a = tables.answered.get(key)
+        if a is not None and m.get(key[0], 0):
+            total -= m[key[0]] * int(a[k] - a[0])
+    return total
+
+
+def _most_gain(tables: DailyTables, m: dict[int, int], cells: list[tuple[int, int]]) -> int:
+    """Σ over ``cells`` of m_q·(a_max − a_0): the most that the multipliers can take off
+    an interval's least K·ΔS (so K·S_t* less this bounds the shifted interval)."""
+    total = 0
+    for key in cells:
+        a = tables.answered.get(key)
+        if a is not None and m.get(key[0], 0):
+            total += m[key[0]] * int(a[-1] - a[0])
+    return total
 
 
 def _box_step(
