@@ -93,7 +93,7 @@ SWITCH_CEILING_SHARE = 0.6
 IDENTITY_AT_FLOOR_SHARE = 0.1
 SWITCH_CEILING_ROUNDS = 400
 # ... and only when at least this many rounds of the level-1 pricing's length fit in it.
-CEILING_ROUNDS_AT_LEAST = 4
+CEILING_ROUNDS_AT_LEAST = 2
 
 # Fraction of the time left before the horizon models kept for the re-solves after them
 # (the release of overtime and the switching sweep; what they leave goes to the windows).
@@ -284,9 +284,21 @@ def solve_allocation(
         if run.has_optional and not run.priced and not run.has_daily
         else None
     )
-    if run.has_optional and lag is not None:
+    # a round of the value ceiling costs about what a level-1 round did: it runs only when
+    # several fit its share (on the 10,000-agent center one round took 10 s of a 180 s
+    # limit's 18)
+    ceiling_fits = CEILING_ROUNDS_AT_LEAST * lag_round_s <= CEILING_SHARE * run.time_limit_s
+    # the pooled horizon model is worth its time only when it can find a plan in it (on
+    # the 10,000-agent center it found none in 24-28 s of 180, four runs of four): without
+    # it, and without the ceiling, nothing uses the required overtime either
+    left = run.deadline - clock.now() - REQUIRED_SHARE * run.time_limit_s
+    pooled_worth = horizon_fits and _pooled_time_s(run, left) >= _POOLED_FIRST_PLAN * (
+        horizon_time_s(problem)
+    )
+    if run.has_optional and lag is not None and (pooled_worth or ceiling_fits):
         # with daily minimums: overtime level 1 cannot do without (note 11), called in
-        # whole by the horizon models, its cost a floor under level 2's ceiling
+        # whole by the horizon models, its cost a floor under level 2's ceiling (where
+        # neither runs, the 10,000-agent center, nothing uses it: 18 s there proved none)
         required = daily_lagrangian.required_groups(
             problem,
             run.scales.shortfall,
@@ -328,15 +340,7 @@ def solve_allocation(
                 return replace(done, bound=at_floor.bound)
             pooled_solved = gap_ok
     ceiling = None
-    if (
-        run.has_daily
-        and lag is not None
-        and at_floor is None
-        and not run.priced
-        # a round costs about what a level-1 round did: only when several fit its share
-        # (on the 10,000-agent center one round took 10 s of a 180 s limit's 18)
-        and CEILING_ROUNDS_AT_LEAST * lag_round_s <= CEILING_SHARE * run.time_limit_s
-    ):
+    if run.has_daily and lag is not None and at_floor is None and not run.priced and ceiling_fits:
         say("a ceiling on value")
         ceiling = _value_ceiling(run, lag, required)
     if required is not None and identity is None and not run.priced and not run.has_daily:
@@ -358,6 +362,11 @@ def solve_allocation(
         identity is not None
         and (run.has_daily or run.has_optional)
         and not pooled_solved  # (its plan and bound are at hand: the identity model starts)
+        # (where step 1 was given the horizon's share the model rarely gets past its
+        # presolve: on the 10,000-agent center it found no plan in 28 s of 180)
+        and pooled_worth
+        and _pooled_time_s(final_run, final_run.deadline - clock.now())
+        >= _POOLED_FIRST_PLAN * horizon_time_s(problem)
         and run.deadline - clock.now() >= horizon_time_s(problem)
     ):
         say("the whole horizon, agents pooled")
@@ -411,7 +420,18 @@ def solve_allocation(
         bound = ceiling.ceiling if result.bound is None else min(result.bound, ceiling.ceiling)
         result = replace(result, bound=bound)
     run = final_run  # (the re-solves and the windows have the time up to the limit)
-    if result.status == SolveStatus.FEASIBLE and any(result.called_in.values()) and not run.priced:
+    releasing = (
+        result.status == SolveStatus.FEASIBLE and any(result.called_in.values()) and not run.priced
+    )
+    if releasing and identity is not None:
+        # one pass of the switching sweep before the release (note 05, "Fewer switches"):
+        # on the 10,000-agent center, 70 s after the horizon step, release first then the
+        # sweep gave a total of 1,432,830, one sweep pass first 1,461,129 (a re-solved
+        # interval gains ~1,000 there, a released member ~100); on the 2,000-agent short
+        # day (7 s) 254,802.1 and 254,804.3
+        say("fewer switches")
+        result = _fewer_switches(run, result, passes=1, reroute=False)
+    if releasing:
         say("releasing overtime")
         # first the quick release (each member's place taken out where it costs least,
         # note 05 "Released"), then the exact re-solves on what is left: on the 2,000-agent
@@ -585,7 +605,9 @@ def _release_by_resolving(run: _Solve, result: SolverResult) -> SolverResult:
     return replace(result, counts=counts, called_in=called, stats=stats)
 
 
-def _fewer_switches(run: _Solve, result: SolverResult) -> SolverResult:
+def _fewer_switches(
+    run: _Solve, result: SolverResult, passes: int = SWITCH_PASSES, reroute: bool = True
+) -> SolverResult:
     """The plan at hand with each interval solved again in turn, its neighbours held
     (:func:`.reoptimise.improve_switching`), in the time left before the windows; its
     status and bounds stand."""
@@ -601,17 +623,19 @@ def _fewer_switches(run: _Solve, result: SolverResult) -> SolverResult:
         run.scales,
         run.deadline,
         stop=None if stop is None else stop.is_set,
-        passes=SWITCH_PASSES,
+        passes=passes,
     )
+    rerouted = 0
     # then each agent who can switch put back on its best path over the day (note 05,
     # "Rerouted"): moves that no one-interval re-solve makes
-    counts, rerouted = reoptimise.reroute_agents(
-        run.final,
-        counts,
-        result.called_in,
-        run.deadline,
-        stop=None if stop is None else stop.is_set,
-    )
+    if reroute:
+        counts, rerouted = reoptimise.reroute_agents(
+            run.final,
+            counts,
+            result.called_in,
+            run.deadline,
+            stop=None if stop is None else stop.is_set,
+        )
     if not changed and not rerouted:
         return result
     stats = {
@@ -919,6 +943,22 @@ def _enumerated_ceiling(b: CpsatModel, cuts: Cuts) -> None:
     b.value_ceiling_at_floor = (
         cuts.level2_ceiling if known is None else min(known, cuts.level2_ceiling)
     )
+
+
+# The pooled horizon model needs this many times its least time (horizon_time_s) to find
+# a plan: on the 10,000-agent coupled center (least 22.7 s) it found none in 24-28 s
+_POOLED_FIRST_PLAN = 2.0
+
+
+def _pooled_time_s(run: _Solve, left: float) -> float:
+    """The seconds the pooled horizon model would get with ``left`` seconds before the
+    re-solves' share (``REOPTIMISE_SHARE``) is kept: half of the rest, or all of it when
+    the identity model could not be built in the other half (as ``solve_allocation``)."""
+    avail = (1 - REOPTIMISE_SHARE) * max(0.0, left)
+    identity = run.identity
+    if identity is not None and 0.5 * avail >= horizon_time_s(identity):
+        return 0.5 * avail
+    return avail
 
 
 def horizon_time_s(p: AllocationProblem) -> float:
