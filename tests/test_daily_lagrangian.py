@@ -37,11 +37,9 @@ def test_rounds_bound_level_1_from_below_and_score_their_plan_as_cpsat_does(
         daily_lagrangian.MULTIPLIERS = saved
 
 
-def _priced_day(
-    scenario: Scenario,
-) -> tuple[Any, scaling.Scales, Any, list[tuple[float, float]], daily_lagrangian.PricedRounds]:
-    """A tiny day with a daily minimum (else rejected), its scales, brute force's
-    optimum, each interval's constants and the rounds from nobody placed."""
+def _daily_day(scenario: Scenario) -> tuple[Any, scaling.Scales, Any]:
+    """The pooled problem of a tiny day with a daily minimum and a shortfall to price
+    (else rejected), its scales and brute force's optimum."""
     p = build_problem(scenario, pooled=True)
     if not p.daily:
         reject()
@@ -52,6 +50,15 @@ def _priced_day(
         truth = brute.optimum(scenario)
     except brute.TooBig:
         reject()
+    return p, scales, truth
+
+
+def _priced_day(
+    scenario: Scenario,
+) -> tuple[Any, scaling.Scales, Any, list[tuple[float, float]], daily_lagrangian.PricedRounds]:
+    """A tiny day with a daily minimum (else rejected), its scales, brute force's
+    optimum, each interval's constants and the rounds from nobody placed."""
+    p, scales, truth = _daily_day(scenario)
     consts = [scaling.interval_constants(p, t, scales) for t in range(p.n_intervals)]
     out = daily_lagrangian.improve(
         p,
@@ -103,16 +110,7 @@ def test_rounds_from_step_1_with_searches_cut_short_keep_a_valid_bound(
     step 1's and scored as CP-SAT scores it."""
     from optistaff.solvers.per_interval import solve_intervals
 
-    p = build_problem(scenario, pooled=True)
-    if not p.daily:
-        reject()
-    scales = scaling.choose_scales(p)
-    if scales.shortfall <= 0:
-        reject()
-    try:
-        truth = brute.optimum(scenario)
-    except brute.TooBig:
-        reject()
+    p, scales, truth = _daily_day(scenario)
     now = time.monotonic()
     per = solve_intervals(p, scales, 1, 0, None, now + 10, 1e-6, None, now)
     if not all(r.searched for r in per):
