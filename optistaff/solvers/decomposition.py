@@ -120,6 +120,9 @@ WINDOW_SHARE_UNSETTLED = 0.25
 # When no horizon model fits the time: the fraction step 1 may use with a daily minimum
 # (then the Lagrangian rounds their share, and each interval's best value the rest).
 NO_HORIZON_STEP1_SHARE = 0.5
+# ... and the best-value bounds end at this share of the limit, leaving the rest to the
+# re-solves (the switching sweep, the release)
+NO_HORIZON_BOUNDS_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,11 @@ def solve_allocation(
     # (with a daily minimum the best-value bounds take step 1's share again)
     left_for_horizon = 1 - (2 if run.has_daily else 1) * STEP1_SHARE
     horizon_fits = left_for_horizon * time_limit_s >= horizon_time_s(problem)
+    if run.has_daily and identity is not None and horizon_fits:
+        # with a switch penalty the pooled model comes after the rounds, the bounds and the
+        # required overtime's proofs: it must be able to find a plan in what they leave
+        after = (1 - 2 * STEP1_SHARE - REQUIRED_SHARE) * time_limit_s
+        horizon_fits = _pooled_time_s(run, after) >= _POOLED_FIRST_PLAN * horizon_time_s(problem)
     if coupled and not horizon_fits:
         step1 = begun + (NO_HORIZON_STEP1_SHARE if run.has_daily else 0.85) * time_limit_s
     per = solve_intervals(problem, run.scales, threads, seed, stop, step1, mip_gap, progress, start)
@@ -267,7 +275,7 @@ def solve_allocation(
         counts, lag = _price_daily_minimums(run, per, counts, cuts)
         lag_round_s = (clock.now() - priced_at) / max(lag.rounds, 1)
     say("bounds from the intervals")
-    bounds_until = None if horizon_fits else run.deadline
+    bounds_until = None if horizon_fits else begun + NO_HORIZON_BOUNDS_SHARE * time_limit_s
     max_value = _cuts_from_intervals(run, per, cuts, step1, bounds_until) if not run.priced else []
 
     # 4. optional agents decided per interval where level 1 splits
