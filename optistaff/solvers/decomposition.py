@@ -648,10 +648,14 @@ def _fewer_switches(
         )
     if not changed and not rerouted:
         return result
+    # (counted over both calls where a sweep pass ran before the release)
+    before = result.stats
+    earlier = before.get("intervals_resolved_for_switching", 0)
+    rerouted_before = before.get("paths_rerouted", 0)
     stats = {
-        **result.stats,
-        "intervals_resolved_for_switching": changed,
-        "paths_rerouted": rerouted,
+        **before,
+        "intervals_resolved_for_switching": changed + int(earlier),
+        "paths_rerouted": rerouted + int(rerouted_before),
     }
     return replace(result, counts=counts, stats=stats)
 
