@@ -353,9 +353,8 @@ def solve_allocation(
             pooled_solved = gap_ok
     floor_plan = None
     if (
-        at_floor is not None
-        and at_floor.level1_holds
-        and lag is not None
+        lag is not None
+        and _at_the_floor(run, per, lag.level1)
         and not run.priced
         and not clock.counts_work()  # (HiGHS's time is not the solvers' work)
     ):
@@ -366,7 +365,7 @@ def solve_allocation(
         floor_plan = floor_mip.solve(
             run.final,
             run.scales,
-            dict(cuts.short_cap),
+            {t: r.short_obj for t, r in enumerate(per)},
             lag.level1,
             deadline=clock.now() + FLOOR_SHARE * max(0.0, run.deadline - clock.now()),
             mip_gap=mip_gap,
@@ -379,7 +378,7 @@ def solve_allocation(
                 SolveStatus.OPTIMAL,
                 proven.counts or {},
                 proven.called or {},
-                at_floor.parts,
+                per,
                 "per-interval+floor-mip",
                 start,
             )
@@ -518,6 +517,16 @@ def solve_allocation(
     if floor_plan is not None and result.status == SolveStatus.FEASIBLE:
         result = _with_floor_plan(run, result, floor_plan)
     return result
+
+
+def _at_the_floor(run: _Solve, per: Sequence[BlockResult], level1: int) -> bool:
+    """Level 1's optimum is the intervals' own (note 05, "At the floor"): every interval
+    proven by step 1 and a plan at hand (scaled level 1 ``level1``, daily deficits
+    included) attains the sum of their least shortfalls, within the tolerance."""
+    if not per or any(r.status != SolveStatus.OPTIMAL for r in per) or run.scales.shortfall <= 0:
+        return False
+    tol = math.ceil(0.5e-7 * run.scales.shortfall)
+    return level1 <= sum(r.short_bound for r in per) + tol
 
 
 def _floor_proven(
