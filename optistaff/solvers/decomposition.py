@@ -352,11 +352,14 @@ def solve_allocation(
                 return replace(done, bound=at_floor.bound)
             pooled_solved = gap_ok
     floor_plan = None
+    floor_time = FLOOR_SHARE * max(0.0, run.deadline - clock.now())
     if (
         lag is not None
         and _at_the_floor(run, per, lag.level1)
         and not run.priced
         and not clock.counts_work()  # (HiGHS's time is not the solvers' work)
+        # (building the model is not bounded by the deadline: it must fit half the share)
+        and floor_mip.build_estimate_s(run.final) <= 0.5 * floor_time
     ):
         # level 1 sits at its floor: level 2 over the day as one mixed-integer programme
         # (note 17): contact-center-sla proven in ~1 s where CP-SAT on one worker left
@@ -367,7 +370,7 @@ def solve_allocation(
             run.scales,
             {t: r.short_obj for t, r in enumerate(per)},
             lag.level1,
-            deadline=clock.now() + FLOOR_SHARE * max(0.0, run.deadline - clock.now()),
+            deadline=clock.now() + floor_time,
             mip_gap=mip_gap,
             hint=(counts, called) if identity is None else None,
             stop=run.stop,
