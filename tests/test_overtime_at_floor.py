@@ -176,8 +176,19 @@ def test_the_programme_at_the_floor_is_brute_forces_optimum(
         reject()
     final = build_problem(scenario, like=p) if penalty > 0 else p
     caps = {t: r.short_obj for t, r in enumerate(per)}
+    # (without switching the groups are the rounds' own: their plan is the hint, every
+    # optional agent in, as the strategy passes it)
+    hint = None
+    if penalty <= 0:
+        hint = (rounds.counts, {g.index: g.size for g in p.groups if g.optional})
     got = floor_mip.solve(
-        final, scales, caps, rounds.level1, deadline=time.monotonic() + 20, mip_gap=1e-9
+        final,
+        scales,
+        caps,
+        rounds.level1,
+        deadline=time.monotonic() + 20,
+        mip_gap=1e-9,
+        hint=hint,
     )
     event(f"switch penalty {penalty}, closed: {got.closed}")
     assert got.closed and got.counts is not None and got.level2 is not None, got
