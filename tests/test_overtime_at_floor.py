@@ -9,6 +9,7 @@ Independent truth: ``tests/brute.py`` (every called-in set, every placement)."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from typing import Any
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 import optistaff
 from optistaff.formulation import build_problem
 from optistaff.scenario import Scenario
-from optistaff.solvers import daily_lagrangian, floor_mip, optional_agents, scaling
+from optistaff.solvers import SolveStatus, daily_lagrangian, floor_mip, optional_agents, scaling
 from optistaff.solvers.per_interval import solve_intervals
 
 
@@ -143,7 +144,7 @@ def _exact_level1(p: Any, counts: dict[tuple[int, int, int], int]) -> float:
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -151,19 +152,20 @@ def _exact_level1(p: Any, counts: dict[tuple[int, int, int], int]) -> float:
 def test_the_programme_at_the_floor_is_brute_forces_optimum(
     scenario: Scenario, penalty: float
 ) -> None:
-    """The day at its floor as one programme (``optistaff.solvers.floor_mip``, note 17):
-    where level 1 sits at the intervals' own optima, HiGHS closes level 2 over the plans
-    that hold it (switches counted, overtime decided, daily minimums kept), and its plan
-    and bound are brute force's optimum: the plan's weighted shortfall is S*, its level
-    2 (the exact tables) brute force's total, and the bound neither below it nor above
-    it beyond the tables' rounding. Shown to fail (each by editing ``floor_mip``): the
-    increments left unordered (δ_k ≤ δ_{k−1} dropped), the switches left out of the
-    objective, the daily minimums' rows dropped."""
+    """The day as one programme once level 1 is known (``optistaff.solvers.floor_mip``,
+    note 17): at the intervals' own optima (each interval capped there) or off them where
+    the rounds' bound proves the rounds' plan (a daily minimum binding: no caps), HiGHS
+    closes level 2 over the plans that hold level 1 (switches counted, overtime decided,
+    daily minimums kept), and its plan and bound are brute force's optimum: the plan's
+    weighted shortfall is S*, its level 2 (the exact tables) brute force's total, and the
+    bound neither below it nor above it beyond the tables' rounding. Shown to fail (each
+    by editing ``floor_mip``): the increments left unordered (δ_k ≤ δ_{k−1} dropped), the
+    switches left out of the objective, the level-1 sum row dropped."""
     scenario = tiny.stationary(
         replace(scenario, policy=replace(scenario.policy, switch_penalty=penalty))
     )
     p = build_problem(scenario, pooled=True)
-    if not p.daily or not any(g.optional for g in p.groups):
+    if not p.daily:
         reject()
     if scaling.choose_scales(p).shortfall <= 0:
         reject()
@@ -171,11 +173,17 @@ def test_the_programme_at_the_floor_is_brute_forces_optimum(
         truth = brute.optimum(scenario)
     except brute.TooBig:
         reject()
-    p, scales, found, per, rounds = _steps_to_floor(scenario)
-    if found is None or not found.level1_holds:
+    p, scales, _found, per, rounds = _steps_to_floor(scenario)
+    tol = math.ceil(0.5e-7 * scales.shortfall)
+    floor = all(r.status == SolveStatus.OPTIMAL for r in per) and rounds.level1 <= (
+        sum(r.short_bound for r in per) + tol
+    )
+    # off the floor the rounds' own bound proves level 1 (a daily minimum binds): no caps
+    proven = rounds.bound is not None and rounds.level1 <= rounds.bound + tol
+    if not (floor or proven):
         reject()
     final = build_problem(scenario, like=p) if penalty > 0 else p
-    caps = {t: r.short_obj for t, r in enumerate(per)}
+    caps = {t: r.short_obj for t, r in enumerate(per)} if floor else {}
     # (without switching the groups are the rounds' own: their plan is the hint, every
     # optional agent in, as the strategy passes it)
     hint = None
@@ -190,7 +198,7 @@ def test_the_programme_at_the_floor_is_brute_forces_optimum(
         mip_gap=1e-9,
         hint=hint,
     )
-    event(f"switch penalty {penalty}, closed: {got.closed}")
+    event(f"switch penalty {penalty}, at the floor: {floor}, closed: {got.closed}")
     assert got.closed and got.counts is not None and got.level2 is not None, got
     assert got.bound is not None
     shortfall = _exact_level1(final, got.counts)
