@@ -210,10 +210,10 @@ def test_the_programme_at_the_floor_is_brute_forces_optimum(
 def test_contact_center_sla_is_proven_optimal_by_the_programme_at_the_floor() -> None:
     """scenarios/contact-center-sla.yaml (stationary, its switch penalty and one thread):
     level 1 sits at its floor, and the programme closes level 2 within the file's
-    mip_gap (1e-4) well inside 10 s. Before it the day was `feasible` with a gap of
-    2.9e-4 at 10 s (plan 23,064.9) and 2.1e-4 at 60 s; the optimum is 23,069.2665 (42
-    switches, seven called in). The plan is checked by the independent checker
-    (conftest)."""
+    mip_gap (1e-4) within a 10 s limit (in about 2 s: tests/benchmarks/bench_solve.py).
+    Before it the day was `feasible` with a gap of 2.9e-4 at 10 s (plan 23,064.9) and
+    2.1e-4 at 60 s; the optimum is 23,069.2665 (42 switches, seven called in). The plan
+    is checked by the independent checker (conftest)."""
     scenario = tiny.stationary(optistaff.load_scenario("scenarios/contact-center-sla.yaml"))
     plan = optistaff.solve(scenario, time_limit_s=10)
     assert str(plan.status) == "optimal"
@@ -222,7 +222,6 @@ def test_contact_center_sla_is_proven_optimal_by_the_programme_at_the_floor() ->
     assert gap is not None and gap <= 1e-4
     total = plan.summary["objective"]["total"]
     assert abs(total - 23069.2665) < 1e-3, total
-    assert plan.summary["timing"]["solve_s"] < 10
 
 
 def test_the_programme_at_the_floor_keeps_a_daily_minimum_that_costs_value() -> None:
