@@ -376,10 +376,10 @@ def solve_allocation(
         and not clock.counts_work()  # (HiGHS's time is not the solvers' work)
         and floor_fits
     ):
-        # level 1 sits at its floor: level 2 over the day as one mixed-integer programme
-        # (note 17): contact-center-sla proven in ~1 s where CP-SAT on one worker left
-        # 2.9e-4 in 10 s
-        say("the day at its floor")
+        # level 1 known (at its floor, or proven by the rounds): level 2 over the day as one
+        # mixed-integer programme (note 17): contact-center-sla proven in ~1 s where CP-SAT
+        # on one worker left 2.9e-4 in 10 s
+        say("the day as one programme")
         floor_plan = floor_mip.solve(
             run.final,
             run.scales,
