@@ -355,3 +355,23 @@ def naive_optimum(scenario: Scenario, max_decisions: int = 50_000) -> tuple[floa
         return s_star, max(t for _, t in results)
     limit = s_star + shortfall_tolerance(s_star)
     return s_star, max(t for s, t in results if s <= limit)
+
+
+def daily_optimum(scenario: Scenario, *, overtime: bool = False) -> Optimum:
+    """Brute force's optimum of a random day that has a daily minimum (and, with
+    ``overtime``, an optional agent) and a level 1 at all; any other day is rejected
+    (hypothesis), as is one too big to enumerate."""
+    from hypothesis import reject
+
+    from optistaff.formulation import build_problem
+    from optistaff.solvers import scaling
+
+    p = build_problem(scenario, pooled=True)
+    if not p.daily or (overtime and not any(g.optional for g in p.groups)):
+        reject()
+    if scaling.choose_scales(p).shortfall <= 0:
+        reject()
+    try:
+        return optimum(scenario)
+    except TooBig:
+        reject()

@@ -68,15 +68,7 @@ def test_the_ceiling_at_the_floor_bounds_the_optimum_and_its_plan_attains_it(
     scenario: Scenario,
 ) -> None:
     scenario = tiny.stationary(scenario)
-    p = build_problem(scenario, pooled=True)
-    if not p.daily or not any(g.optional for g in p.groups):
-        reject()
-    if scaling.choose_scales(p).shortfall <= 0:
-        reject()
-    try:
-        truth = brute.optimum(scenario)
-    except brute.TooBig:
-        reject()
+    truth = brute.daily_optimum(scenario, overtime=True)
     p, scales, found = _at_floor(scenario)
     event(f"enumerated: {found is not None}, daily kept: {found and found.level1_holds}")
     if found is None:
@@ -164,15 +156,7 @@ def test_the_programme_at_the_floor_is_brute_forces_optimum(
     scenario = tiny.stationary(
         replace(scenario, policy=replace(scenario.policy, switch_penalty=penalty))
     )
-    p = build_problem(scenario, pooled=True)
-    if not p.daily:
-        reject()
-    if scaling.choose_scales(p).shortfall <= 0:
-        reject()
-    try:
-        truth = brute.optimum(scenario)
-    except brute.TooBig:
-        reject()
+    truth = brute.daily_optimum(scenario)
     p, scales, _found, per, rounds = _steps_to_floor(scenario)
     tol = math.ceil(0.5e-7 * scales.shortfall)
     floor = all(r.status == SolveStatus.OPTIMAL for r in per) and rounds.level1 <= (
