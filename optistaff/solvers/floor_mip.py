@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optistaff.formulation import AllocationProblem
-from optistaff.solvers import clock
+from optistaff.solvers import clock, daily_lagrangian
 from optistaff.solvers.scaling import Scales
 
 Counts = dict[tuple[int, int, int], int]
@@ -126,19 +126,21 @@ def solve(
             if group.available[t] and placed:
                 m.add_linear_constraint(mathopt.fast_sum(placed) <= caps_of[g])
 
+    # (level 1's integer tables as CP-SAT rounds them, n = 0 values off: note 11)
+    tables = daily_lagrangian.daily_tables(p, scales.shortfall, scales.value)
     value: list[mathopt.LinearExpression] = []
     constant = 0.0
     short: dict[int, list[mathopt.LinearExpression]] = {}
-    answered: dict[int, list[mathopt.LinearExpression]] = {q: [] for q in p.daily}
-    answered_fixed: dict[int, int] = dict.fromkeys(p.daily, 0)
+    answered: dict[int, list[mathopt.LinearExpression]] = {q: [] for q in tables.rhs}
+    answered_fixed: dict[int, int] = dict.fromkeys(tables.rhs, 0)
     steps: dict[tuple[int, int], list[mathopt.Variable]] = {}
     for (q, t), cell in p.tables.items():
-        staffed = [y[(g, q, t)] for g in p.eligible.get((q, t), ()) if (g, q, t) in y]
         constant += float(cell.value[0])
-        weight = p.scenario.queues[q].weight
-        a_int = np.rint(cell.answered * weight * scales.shortfall).astype(np.int64)
+        if cell.max_agents == 0:
+            continue
         if q in answered_fixed:
-            answered_fixed[q] += int(a_int[0])
+            answered_fixed[q] += int(tables.answered[(q, t)][0])
+        staffed = [y[(g, q, t)] for g in p.eligible.get((q, t), ()) if (g, q, t) in y]
         n_most = min(cell.max_agents, sum(p.groups[g].size for g in p.eligible.get((q, t), ())))
         if n_most == 0 or not staffed:
             continue
@@ -153,10 +155,10 @@ def solve(
 
         value.append(rise(np.diff(cell.value[: n_most + 1])))
         if scales.shortfall > 0:
-            s_int = np.rint(cell.shortfall * scales.shortfall).astype(np.int64)
-            short.setdefault(t, []).append(rise(np.diff(s_int[: n_most + 1]) * unit))
+            short_int = tables.shortfall[(q, t)][: n_most + 1]
+            short.setdefault(t, []).append(rise(np.diff(short_int) * unit))
             if q in answered:
-                answered[q].append(rise(np.diff(a_int[: n_most + 1]) * unit))
+                answered[q].append(rise(np.diff(tables.answered[(q, t)][: n_most + 1]) * unit))
 
     level1_terms: list[mathopt.LinearExpression] = []
     for t, terms in short.items():
@@ -164,11 +166,8 @@ def solve(
         level1_terms.append(expr)
         if t in caps:
             m.add_linear_constraint(expr <= (caps[t] + tol) * unit)
-    for q, target in p.daily.items():
-        weight = p.scenario.queues[q].weight
-        if weight == 0:
-            continue
-        rhs = round(scales.shortfall * weight * target) - answered_fixed[q]
+    for q, target_less_fixed in tables.rhs.items():
+        rhs = target_less_fixed - answered_fixed[q]
         deficit = m.add_variable(lb=0.0, name=f"D{q}")
         m.add_linear_constraint(deficit + mathopt.fast_sum(answered[q]) >= rhs * unit)
         level1_terms.append(deficit)
@@ -276,8 +275,13 @@ def solve(
             for o in p.groups
             if o.optional
         }
-        if level1_of(p, scales, counts) > level1 + tol or any(
-            interval_shortfall(p, scales, counts, t) > caps[t] + tol for t in caps
+        n = daily_lagrangian.staffing(counts)
+        by_interval: dict[int, int] = {}
+        for cell_key, table in tables.shortfall.items():
+            t = cell_key[1]
+            by_interval[t] = by_interval.get(t, 0) + int(table[n.get(cell_key, 0)])
+        if daily_lagrangian.level1(tables, n) > level1 + tol or any(
+            by_interval.get(t, 0) > caps[t] + tol for t in caps
         ):
             counts = called = None  # (HiGHS's tolerances let it through: not a plan here)
         else:
@@ -309,49 +313,3 @@ def _hint_values(
         for k, var in enumerate(delta):
             values[var] = float(k < staffed)
     return values
-
-
-def _staffing(
-    p: AllocationProblem, counts: Mapping[tuple[int, int, int], int]
-) -> dict[tuple[int, int], int]:
-    n: dict[tuple[int, int], int] = {}
-    for (_g, q, t), k in counts.items():
-        n[(q, t)] = n.get((q, t), 0) + k
-    return n
-
-
-def interval_shortfall(
-    p: AllocationProblem, scales: Scales, counts: Mapping[tuple[int, int, int], int], t: int
-) -> int:
-    """Interval t's scaled shortfall (n = 0 values off), as the caps count it."""
-    n = _staffing(p, counts)
-    total = 0
-    for q in range(p.n_queues):
-        cell = p.tables.get((q, t))
-        if cell is None or cell.max_agents == 0:
-            continue
-        ints = np.rint(cell.shortfall * scales.shortfall).astype(np.int64)
-        total += int(ints[n.get((q, t), 0)] - ints[0])
-    return total
-
-
-def level1_of(
-    p: AllocationProblem, scales: Scales, counts: Mapping[tuple[int, int, int], int]
-) -> int:
-    """The plan's scaled level 1 (cells less their n = 0 values, daily deficits), as
-    ``cpsat.families`` scales it."""
-    n = _staffing(p, counts)
-    total = sum(interval_shortfall(p, scales, counts, t) for t in range(p.n_intervals))
-    for q, target in p.daily.items():
-        weight = p.scenario.queues[q].weight
-        if weight == 0:
-            continue
-        got = 0
-        for t in range(p.n_intervals):
-            cell = p.tables.get((q, t))
-            if cell is None:
-                continue
-            ints = np.rint(cell.answered * weight * scales.shortfall).astype(np.int64)
-            got += int(ints[n.get((q, t), 0)] if cell.max_agents > 0 else ints[0])
-        total += max(0, round(scales.shortfall * weight * target) - got)
-    return total
